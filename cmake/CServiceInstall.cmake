@@ -1,0 +1,27 @@
+# Installs the cservice binary and the worker library with a CMake package config
+# (find_package(cservice) -> cservice::worker) and a pkg-config file (cservice-worker.pc).
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+install(TARGETS cservice RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS cservice_worker EXPORT cserviceTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/include/cservice/worker.hpp
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/cservice)
+install(EXPORT cserviceTargets NAMESPACE cservice::
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cservice)
+
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/cserviceConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/cserviceConfig.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cservice)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/cserviceConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/cserviceConfig.cmake
+  ${PROJECT_BINARY_DIR}/cserviceConfigVersion.cmake
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cservice)
+
+configure_file(${PROJECT_SOURCE_DIR}/cmake/cservice-worker.pc.in
+  ${PROJECT_BINARY_DIR}/cservice-worker.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/cservice-worker.pc
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -1,0 +1,173 @@
+#include "config/flags.hpp"
+
+#include "config/options.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <sys/stat.h>
+
+namespace cservice::config {
+namespace {
+
+using nlohmann::json;
+
+// A flag's text as JSON: numbers and booleans become typed, anything else stays a string. The
+// validator then says what it expected ("must be a whole number ..., got \"abc\"").
+json typed(const std::string& text) {
+  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded() || value.is_object() || value.is_array() || value.is_string()) {
+    return text;
+  }
+  return value;
+}
+
+constexpr const char* kFooter = R"(Exit status: 0 after a clean stop, 1 on a runtime failure,
+2 on bad usage or configuration (nothing is started then).
+
+A service.json holds the same options by their JSON names, e.g.
+  {"program": "./server", "workerCount": 4, "listen": ["http=127.0.0.1:8080"]}
+Flags given with a service.json override its keys.)";
+
+}  // namespace
+
+Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
+  CLI::App app("cservice runs N copies (workers) of a program, restarts the ones that fail, "
+               "and stops them gracefully.",
+               "cservice");
+  app.footer(kFooter);
+  app.set_help_flag();  // handled below, so parsing stays exception-free for the caller
+
+  CommandLine out;
+  bool help = false;
+  bool version = false;
+  app.add_flag("-h,--help", help, "print this help and exit");
+  app.add_flag("-V,--version", version, "print the version and exit");
+  app.add_option("target", out.target, "the worker program, or a service.json file");
+  // Everything after the first "--" belongs to the program, untouched by flag parsing.
+  int own_argc = argc;
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--") {
+      own_argc = i;
+      args.assign(argv + i + 1, argv + argc);
+      break;
+    }
+  }
+
+  struct Flag {
+    const char* names;
+    const char* key;
+    const char* help;
+    std::optional<std::string> value;
+  };
+  std::vector<Flag> flags = {
+      {"-n,--worker-count,--workerCount,--workers", "workerCount", "number of workers (default: processors)", {}},
+      {"--restart-on-failure,--restartOnFailure", "restartOnFailure", "true|false (default true)", {}},
+      {"--restart-delay-ms,--restartDelayMs", "restartDelayMs", "delay before a restart (default 100)", {}},
+      {"--restarts-per-minute,--restartsPerMinute", "restartsPerMinute", "crash-loop cap per worker (default 10)", {}},
+      {"--ready", "ready", "auto|notify|started (default auto)", {}},
+      {"--ready-timeout-ms,--readyTimeoutMs", "readyTimeoutMs", "time to become ready (default 30000)", {}},
+      {"--ready-grace-ms,--readyGraceMs", "readyGraceMs", "auto: silent worker ready after (default 500)", {}},
+      {"--stop-signal,--stopSignal", "stopSignal", "signal asking a worker to stop (default SIGTERM)", {}},
+      {"--stop-timeout-ms,--stopTimeoutMs", "stopTimeoutMs", "time before SIGKILL (default 10000)", {}},
+      {"--cwd", "cwd", "working directory of the workers", {}},
+  };
+  for (auto& flag : flags) app.add_option(flag.names, flag.value, flag.help);
+  std::vector<std::string> listen;
+  app.add_option("-l,--listen", listen,
+                 "socket for the workers, repeatable: PORT, HOST:PORT, NAME=HOST:PORT, unix:PATH")
+      ->allow_extra_args(false);
+  std::vector<std::string> env;
+  app.add_option("-e,--env", env, "extra environment for the workers, repeatable: NAME=value")
+      ->allow_extra_args(false);
+  bool silent = false;
+  app.add_flag("--silent", silent, "do not relay the workers' output");
+
+  out.help = app.help();
+  try {
+    app.parse(own_argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return make_error(errc::bad_config, e.what());
+  }
+  if (help) {
+    out.action = CommandLine::Action::Help;
+    return out;
+  }
+  if (version) {
+    out.action = CommandLine::Action::Version;
+    return out;
+  }
+  if (out.target.empty()) {
+    return make_error(errc::bad_config,
+                      "no program given: cservice [options] <program|service.json> [-- args...]");
+  }
+
+  out.options = json::object();
+  for (const auto& flag : flags) {
+    if (flag.value) out.options[flag.key] = typed(*flag.value);
+  }
+  for (const char* text_key : {"cwd", "ready", "stopSignal"}) {
+    if (out.options.contains(text_key) && !out.options[text_key].is_string()) {
+      out.options[text_key] = out.options[text_key].dump();
+    }
+  }
+  if (!listen.empty()) out.options["listen"] = listen;
+  if (!env.empty()) {
+    json object = json::object();
+    for (const auto& entry : env) {
+      const auto eq = entry.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return make_error(errc::bad_config,
+                          fmt::format("bad option --env: expected NAME=value, got '{}'", entry));
+      }
+      object[entry.substr(0, eq)] = entry.substr(eq + 1);
+    }
+    out.options["env"] = object;
+  }
+  if (silent) out.options["silent"] = true;
+  if (!args.empty()) out.options["args"] = args;
+  return out;
+}
+
+Result<json> read_config_file(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return os_error(fmt::format("config {}", path), errno);
+  std::stringstream text;
+  text << file.rdbuf();
+  try {
+    return json::parse(text.str());
+  } catch (const json::parse_error& e) {
+    return make_error(errc::bad_config, fmt::format("config {}: {}", path, e.what()));
+  }
+}
+
+Result<Options> load(const CommandLine& command_line) {
+  const std::string& target = command_line.target;
+  struct stat st {};
+  const bool is_file_config =
+      target.ends_with(".json") && ::stat(target.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  if (!is_file_config) {
+    json merged = command_line.options;
+    merged["program"] = target;
+    return from_json(merged, "");
+  }
+  auto file = read_config_file(target);
+  if (!file) return file.error();
+  if (!file->is_object()) {
+    return make_error(errc::bad_config, fmt::format("config {}: expected a JSON object", target));
+  }
+  for (const auto& [key, value] : command_line.options.items()) (*file)[key] = value;
+  const auto slash = target.rfind('/');
+  const std::string dir = slash == std::string::npos ? "" : target.substr(0, slash);
+  auto options = from_json(*file, dir);
+  if (!options) {
+    return make_error(errc::bad_config, fmt::format("config {}: {}", target, options.error().message));
+  }
+  return options;
+}
+
+}  // namespace cservice::config

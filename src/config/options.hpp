@@ -1,0 +1,44 @@
+#pragma once
+// Options of a service, from a JSON file, from flags, or (later) from the library's options
+// struct. All sources produce one JSON object with the wire names (camelCase, as the original);
+// one validator, from_json(), turns it into Options or names the bad key or value.
+
+#include "base/error.hpp"
+#include "os/listen_socket.hpp"
+#include "supervisor/policy.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace cservice::config {
+
+struct Options {
+  std::string program;             // resolved: an existing executable file
+  std::vector<std::string> args;   // its arguments
+  supervisor::Policy policy;       // workerCount, restarts, readiness, stop timeout
+  std::vector<os::Endpoint> listen;
+  int stop_signal = 15;            // SIGTERM
+  std::string cwd;                 // workers' working directory; empty: the master's
+  std::map<std::string, std::string> env;  // added to the inherited environment
+  bool silent = false;             // do not relay workers' output
+};
+
+// Every key from_json() accepts, with a one-line description (for --help and suggestions).
+struct KeyInfo {
+  const char* name;
+  const char* description;
+};
+const std::vector<KeyInfo>& known_keys();
+
+// Validates `config` and resolves the program. Relative paths (program, cwd) are taken from
+// `base_dir` (the config file's directory; empty for the current directory, as for flags).
+// The program is returned as an absolute path.
+Result<Options> from_json(const nlohmann::json& config, const std::string& base_dir);
+
+// Number of processors this process may run on (the default workerCount).
+std::uint32_t default_worker_count();
+
+}  // namespace cservice::config

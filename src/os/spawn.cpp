@@ -1,0 +1,167 @@
+#include "os/spawn.hpp"
+
+#include "os/pidfd.hpp"
+
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <linux/close_range.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace cservice::os {
+namespace {
+
+// What the child reports through the error pipe when it cannot exec.
+struct ChildFailure {
+  int stage;  // index into kStages
+  int err;
+};
+constexpr std::array<const char*, 5> kStages = {"prepare descriptors", "set parent-death signal",
+                                                "chdir", "exec", "open /dev/null"};
+
+[[noreturn]] void child_fail(int errfd, int stage) noexcept {
+  const ChildFailure failure{stage, errno};
+  // A short or failed write leaves the parent reading EOF + exit status; nothing else to do.
+  [[maybe_unused]] const ssize_t n = ::write(errfd, &failure, sizeof failure);
+  ::_exit(127);
+}
+
+// Writes the decimal form of `value` at `out` (which has room for 12 chars) plus a NUL.
+// Async-signal-safe: no allocation, no locale.
+void format_pid(char* out, pid_t value) noexcept {
+  char digits[16];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value > 0 && n < 15);
+  while (n > 0) *out++ = digits[--n];
+  *out = '\0';
+}
+
+// Runs in the child between fork and exec: async-signal-safe calls only.
+[[noreturn]] void run_child(const SpawnSpec& spec, char* const* argv, char* const* envp,
+                            char* listen_pid_digits, pid_t master, int errfd, int devnull) noexcept {
+  ::setpgid(0, 0);
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(errfd, 1);
+  // The master may have died before prctl took effect; then nobody would kill us later.
+  if (::getppid() != master) ::_exit(1);
+
+  // Signal dispositions: ignored signals (SIGPIPE in the master) survive exec, so reset all.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+  }
+  sigset_t empty;
+  ::sigemptyset(&empty);
+  ::sigprocmask(SIG_SETMASK, &empty, nullptr);
+
+  // Descriptors: first move every source (and the error pipe) above the highest target, so
+  // no dup2 below can overwrite a source that is still needed; then put each in place.
+  const int count = static_cast<int>(spec.passed_fds.size());
+  const int high = 3 + count;
+  const auto lift = [&](int fd) noexcept {
+    const int lifted = ::fcntl(fd, F_DUPFD_CLOEXEC, high);
+    if (lifted < 0) child_fail(errfd, 0);
+    return lifted;
+  };
+  errfd = lift(errfd);
+  const int in = lift(spec.stdin_fd >= 0 ? spec.stdin_fd : devnull);
+  const int out = lift(spec.stdout_fd >= 0 ? spec.stdout_fd : devnull);
+  const int err = lift(spec.stderr_fd >= 0 ? spec.stderr_fd : devnull);
+  int sources[64];
+  if (count > 64) child_fail(errfd, 0);
+  for (int i = 0; i < count; ++i) sources[i] = lift(spec.passed_fds[static_cast<std::size_t>(i)]);
+  // dup2 clears close-on-exec on the target, so exactly these survive exec.
+  if (::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) child_fail(errfd, 0);
+  for (int i = 0; i < count; ++i) {
+    if (::dup2(sources[i], 3 + i) < 0) child_fail(errfd, 0);
+  }
+  // Everything else closes at exec (the error pipe stays usable until then).
+  if (::syscall(SYS_close_range, high, ~0U, CLOSE_RANGE_CLOEXEC) != 0) child_fail(errfd, 0);
+
+  if (listen_pid_digits != nullptr) format_pid(listen_pid_digits, ::getpid());
+  if (!spec.cwd.empty() && ::chdir(spec.cwd.c_str()) != 0) child_fail(errfd, 2);
+  ::execve(spec.program.c_str(), argv, envp);
+  child_fail(errfd, 3);
+}
+
+}  // namespace
+
+Result<Child> spawn(const SpawnSpec& spec) {
+  // Everything the child needs is built before fork: it may not allocate.
+  std::vector<std::string> env = spec.env;
+  std::size_t listen_pid_index = env.size();
+  if (spec.set_listen_pid) {
+    env.emplace_back("LISTEN_PID=" + std::string(16, '\0'));
+  }
+  std::vector<char*> envp;
+  envp.reserve(env.size() + 1);
+  for (auto& entry : env) envp.push_back(entry.data());
+  envp.push_back(nullptr);
+  char* listen_pid_digits =
+      spec.set_listen_pid ? env[listen_pid_index].data() + std::strlen("LISTEN_PID=") : nullptr;
+
+  std::string argv0 = spec.program;
+  std::vector<std::string> args = spec.args;
+  std::vector<char*> argv;
+  argv.push_back(argv0.data());
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+
+  UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!devnull) return os_error("open /dev/null", errno);
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return os_error("pipe", errno);
+  UniqueFd error_read(pipe_fds[0]);
+  UniqueFd error_write(pipe_fds[1]);
+
+  const pid_t master = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) return os_error(fmt::format("spawn {}: fork", spec.program), errno);
+  if (pid == 0) {
+    run_child(spec, argv.data(), envp.data(), listen_pid_digits, master, error_write.get(),
+              devnull.get());
+  }
+  error_write.reset();
+
+  // The pidfd is taken before anything can reap the child, so it names this process.
+  UniqueFd pidfd(::pidfd_open(pid, 0));
+  const int pidfd_errno = errno;
+
+  ChildFailure failure{};
+  ssize_t n;
+  do {
+    n = ::read(error_read.get(), &failure, sizeof failure);
+  } while (n < 0 && errno == EINTR);
+  if (n > 0) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    const char* stage = failure.stage >= 0 && failure.stage < static_cast<int>(kStages.size())
+                            ? kStages[static_cast<std::size_t>(failure.stage)]
+                            : "start";
+    if (failure.stage == 3) return os_error(fmt::format("spawn {}", spec.program), failure.err);
+    if (failure.stage == 2) {
+      return os_error(fmt::format("spawn {}: chdir {}", spec.program, spec.cwd), failure.err);
+    }
+    return os_error(fmt::format("spawn {}: {}", spec.program, stage), failure.err);
+  }
+  if (!pidfd) {
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return os_error(fmt::format("spawn {}: pidfd_open", spec.program), pidfd_errno);
+  }
+  return Child(Pid{pid}, std::move(pidfd));
+}
+
+}  // namespace cservice::os

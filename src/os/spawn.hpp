@@ -1,0 +1,29 @@
+#pragma once
+// spawn(): the only fork() in the project. The child gets its own process group, a parent-death
+// signal, default signal dispositions and an empty mask, the given stdio, the passed sockets at
+// fd 3 and up, and nothing else; then it execs. An exec failure comes back here as an Error
+// (through a close-on-exec pipe), never later as exit status 127.
+
+#include "base/error.hpp"
+#include "os/child.hpp"
+
+#include <string>
+#include <vector>
+
+namespace cservice::os {
+
+struct SpawnSpec {
+  std::string program;                 // path of the executable, as given to execve
+  std::vector<std::string> args;       // argv[1...]; argv[0] is `program`
+  std::vector<std::string> env;        // the whole environment, "KEY=value"
+  std::string cwd;                     // empty: the master's
+  std::vector<int> passed_fds;         // borrowed; become fd 3, 4, ... in the child
+  bool set_listen_pid = false;         // add LISTEN_PID=<the child's pid> to env
+  int stdin_fd = -1;                   // borrowed; -1 means /dev/null
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+};
+
+Result<Child> spawn(const SpawnSpec& spec);
+
+}  // namespace cservice::os

@@ -1,0 +1,184 @@
+#include "runtime/runtime.hpp"
+
+#include "base/log.hpp"
+#include "os/signals.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+namespace cservice::runtime {
+namespace {
+
+// After the last worker is gone, output still in its pipes is relayed for at most this long
+// (a grandchild that escaped the process group could hold a pipe open forever).
+constexpr auto kOutputDrainLimit = std::chrono::seconds(2);
+
+supervisor::ExitStatus exit_status(const siginfo_t& info) {
+  if (info.si_code == CLD_EXITED) return supervisor::ExitStatus::exited(info.si_status);
+  return supervisor::ExitStatus::killed(info.si_status);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Runtime>> Runtime::create(config::Options options,
+                                                 std::vector<os::ListenSocket> sockets) {
+  // Grandchildren whose parent dies are reparented to us, and reaped by reap().
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return os_error("PR_SET_CHILD_SUBREAPER", errno);
+  // A closed stdout or client must be an error code, not the death of the master.
+  ::signal(SIGPIPE, SIG_IGN);
+  std::unique_ptr<Runtime> runtime(new Runtime(std::move(options), std::move(sockets)));
+  auto notify = NotifySocket::open(
+      runtime->io_, [r = runtime.get()](Pid sender, const NotifyMessage& message) {
+        r->on_notify(sender, message);
+      });
+  if (!notify) return notify.error();
+  runtime->notify_ = std::move(*notify);
+  runtime->spawner_ = std::make_unique<ProcessSpawner>(
+      runtime->io_, runtime->options_, runtime->sockets_, runtime->notify_->address(),
+      [r = runtime.get()] { r->reap(); }, [r = runtime.get()] { r->on_output_closed(); });
+  runtime->supervisor_ = std::make_unique<supervisor::Supervisor>(
+      runtime->options_.policy, *runtime->spawner_, runtime->clock_, runtime->events_);
+  return runtime;
+}
+
+Runtime::Runtime(config::Options options, std::vector<os::ListenSocket> sockets)
+    : options_(std::move(options)),
+      sockets_(std::move(sockets)),
+      timer_(io_),
+      drain_timer_(io_),
+      signals_(io_, SIGTERM, SIGINT, SIGHUP) {
+  signals_.add(SIGCHLD);
+}
+
+Runtime::~Runtime() {
+  // Destroy in dependency order: the supervisor uses the spawner, whose Childs kill and reap
+  // anything still alive (only after an error; run() returns with no worker left).
+  supervisor_.reset();
+  spawner_.reset();
+}
+
+int Runtime::run() {
+  const std::function<void(const boost::system::error_code&, int)> on_signal_handler =
+      [this, &on_signal_handler](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        on_signal(signal);
+        signals_.async_wait(on_signal_handler);
+      };
+  signals_.async_wait(on_signal_handler);
+  supervisor_->start();
+  after_event();
+  io_.run();
+  return 0;
+}
+
+void Runtime::on_signal(int signal) {
+  if (signal == SIGCHLD) {
+    reap();
+    return;
+  }
+  if (signal == SIGINT) ++interrupts_;
+  if (!supervisor_->is_shutting_down()) {
+    log::info("{}: stopping all workers (stopTimeoutMs={})", os::signal_name(signal),
+              options_.policy.stop_timeout.count());
+    supervisor_->shutdown(supervisor::StopMode::Graceful);
+  } else if (interrupts_ >= 2) {
+    log::warn("second SIGINT: killing all workers now");
+    supervisor_->shutdown(supervisor::StopMode::Kill);
+  } else {
+    log::info("{}: already stopping", os::signal_name(signal));
+  }
+  after_event();
+}
+
+void Runtime::on_notify(Pid sender, const NotifyMessage& message) {
+  // Workers may notify through a helper process of their own (a shell's systemd-notify), so a
+  // sender in a worker's process group speaks for that worker.
+  Pid worker = sender;
+  if (!supervisor_->is_worker(sender)) {
+    const pid_t group = ::getpgid(to_int(sender));
+    if (group <= 0 || !supervisor_->is_worker(Pid{group})) return;  // not ours: ignored
+    worker = Pid{group};
+  }
+  if (message.status) supervisor_->on_status(worker, *message.status);
+  if (message.not_ready) supervisor_->on_not_ready(worker);
+  if (message.extend_timeout) supervisor_->on_extend_timeout(worker, *message.extend_timeout);
+  if (message.watchdog) supervisor_->on_not_ready(worker);
+  if (message.ready) supervisor_->on_ready(worker);
+  if (message.stopping) supervisor_->on_stopping(worker);
+  after_event();
+}
+
+void Runtime::reap() {
+  for (;;) {
+    // Peek first: while the worker is an unreaped zombie its process group id cannot be reused,
+    // so what is left in its group (children it abandoned) can be killed safely.
+    siginfo_t info{};
+    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+      if (errno == EINTR) continue;
+      break;  // ECHILD: no children at all
+    }
+    if (info.si_pid == 0) break;
+    const Pid pid{info.si_pid};
+    const bool worker = spawner_->is_child(pid);
+    if (worker) ::kill(-info.si_pid, SIGKILL);
+    siginfo_t reaped{};
+    while (::waitid(P_PID, static_cast<id_t>(info.si_pid), &reaped, WEXITED | WNOHANG) != 0 &&
+           errno == EINTR) {
+    }
+    if (worker) {
+      spawner_->forget(pid);
+      supervisor_->on_exited(pid, exit_status(reaped));
+    } else {
+      log::info("reaped orphan pid {} ({})", info.si_pid, exit_status(reaped).describe());
+    }
+  }
+  after_event();
+}
+
+void Runtime::after_event() {
+  if (supervisor_->is_finished()) {
+    finish();
+    return;
+  }
+  if (const auto deadline = supervisor_->next_deadline()) {
+    timer_.expires_at(*deadline);
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;  // re-armed or cancelled
+      supervisor_->on_timer();
+      after_event();
+    });
+  } else {
+    timer_.cancel();
+  }
+}
+
+void Runtime::finish() {
+  if (finishing_) return;
+  finishing_ = true;
+  timer_.cancel();
+  log::info("all workers stopped");
+  if (spawner_->open_relays() == 0) {
+    stop_loop();
+    return;
+  }
+  // Let the relays write out what the workers left in their pipes, within a bound.
+  drain_timer_.expires_after(kOutputDrainLimit);
+  drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) stop_loop();
+  });
+}
+
+void Runtime::on_output_closed() {
+  if (finishing_ && spawner_->open_relays() == 0) stop_loop();
+}
+
+void Runtime::stop_loop() {
+  drain_timer_.cancel();
+  signals_.cancel();
+  notify_.reset();
+  io_.stop();
+}
+
+}  // namespace cservice::runtime

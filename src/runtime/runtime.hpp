@@ -1,0 +1,64 @@
+#pragma once
+// Runtime is the Asio shell around the Supervisor: it owns the master's one io_context, the
+// notify socket, the process spawner, the reaper (pidfd wakes and SIGCHLD), the one timer armed
+// at the supervisor's next deadline, and the signal handling (SIGTERM/SIGINT/SIGHUP: graceful
+// stop; a second SIGINT: SIGKILL everything). Each of these turns into one Supervisor call.
+// Single-threaded: everything runs on the thread that calls run().
+
+#include "base/clock.hpp"
+#include "config/options.hpp"
+#include "os/listen_socket.hpp"
+#include "runtime/notify_socket.hpp"
+#include "runtime/process_spawner.hpp"
+#include "supervisor/event_bus.hpp"
+#include "supervisor/supervisor.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <memory>
+#include <vector>
+
+namespace cservice::runtime {
+
+class Runtime {
+ public:
+  // Makes the master a child subreaper and opens the notify socket. Workers start in run().
+  static Result<std::unique_ptr<Runtime>> create(config::Options options,
+                                                 std::vector<os::ListenSocket> sockets);
+  ~Runtime();
+
+  supervisor::EventBus& events() { return events_; }
+  boost::asio::io_context& io() { return io_; }
+
+  // Starts the workers and runs the loop until every worker has stopped after a stop signal.
+  // Returns the master's exit status (0).
+  int run();
+
+ private:
+  Runtime(config::Options options, std::vector<os::ListenSocket> sockets);
+  void on_notify(Pid sender, const NotifyMessage& message);
+  void reap();
+  void on_signal(int signal);
+  void after_event();  // re-arms the timer; finishes the loop when the supervisor is done
+  void finish();  // the last worker is gone: drain output, then stop the loop
+  void on_output_closed();
+  void stop_loop();
+
+  boost::asio::io_context io_;
+  config::Options options_;
+  std::vector<os::ListenSocket> sockets_;
+  SteadyClock clock_;
+  supervisor::EventBus events_;
+  std::unique_ptr<NotifySocket> notify_;
+  std::unique_ptr<ProcessSpawner> spawner_;
+  std::unique_ptr<supervisor::Supervisor> supervisor_;
+  boost::asio::steady_timer timer_;
+  boost::asio::steady_timer drain_timer_;
+  boost::asio::signal_set signals_;
+  int interrupts_ = 0;
+  bool finishing_ = false;
+};
+
+}  // namespace cservice::runtime
