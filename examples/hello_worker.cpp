@@ -1,0 +1,140 @@
+// hello_worker: a small HTTP server that answers "hello from pid N" — the example worker for
+// cservice, and the worker our zero-downtime tests and benchmarks load.
+//
+// Under cservice it serves on the listening socket the master passes (LISTEN_FDS) and says
+// READY=1 once it accepts. Standalone it binds --port itself (for comparing with and without
+// the supervisor). On SIGTERM it drains: it closes its listener at once (the master's copy keeps
+// queuing connections for the other workers), finishes requests in flight, answers the next
+// request on each keep-alive connection with "Connection: close", closes connections that stay
+// idle, and exits 0 when the last connection is done.
+
+#include <cservice/worker.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <list>
+#include <string>
+#include <string_view>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr auto kIdleTimeout = std::chrono::seconds(60);
+// While draining, a keep-alive connection with no request for this long is closed.
+constexpr auto kDrainIdle = std::chrono::milliseconds(1000);
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+struct Server {
+  tcp::acceptor acceptor;
+  std::string body;
+  bool draining = false;
+  // Connections waiting for their next request; the drain shortens their time-out.
+  std::list<beast::tcp_stream*> idle;
+};
+
+asio::awaitable<void> serve_connection(Server& server, tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  for (;;) {
+    http::request<http::string_body> request;
+    if (server.draining) {
+      stream.expires_after(kDrainIdle);
+    } else {
+      stream.expires_after(kIdleTimeout);
+    }
+    const auto idle = server.idle.insert(server.idle.end(), &stream);
+    auto [read_error, read_bytes] = co_await http::async_read(stream, buffer, request, use_tuple);
+    server.idle.erase(idle);
+    if (read_error) break;  // closed by the client, timed out, or malformed: nothing to answer
+
+    http::response<http::string_body> response(http::status::ok, request.version());
+    response.set(http::field::server, "cservice-hello");
+    response.set(http::field::content_type, "text/plain");
+    response.body() = server.body;
+    response.keep_alive(request.keep_alive() && !server.draining);
+    response.prepare_payload();
+    stream.expires_after(kIdleTimeout);
+    auto [write_error, write_bytes] = co_await http::async_write(stream, response, use_tuple);
+    if (write_error || !response.keep_alive()) break;
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+asio::awaitable<void> accept_loop(Server& server) {
+  for (;;) {
+    auto [error, socket] = co_await server.acceptor.async_accept(use_tuple);
+    if (error) {
+      if (error == asio::error::operation_aborted || !server.acceptor.is_open()) co_return;
+      continue;  // EMFILE, ECONNABORTED...: keep serving
+    }
+    asio::co_spawn(server.acceptor.get_executor(), serve_connection(server, std::move(socket)),
+                   asio::detached);
+  }
+}
+
+void start_drain(Server& server) {
+  server.draining = true;
+  beast::error_code ignored;
+  server.acceptor.close(ignored);  // only our copy: the master's socket keeps queuing
+  for (beast::tcp_stream* stream : server.idle) stream->expires_after(kDrainIdle);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int port = 8080;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string_view(argv[i]) == "--port") port = std::atoi(argv[i + 1]);
+  }
+  asio::io_context io;
+  Server server{tcp::acceptor(io), "hello from pid " + std::to_string(::getpid()) + "\n", false, {}};
+  if (const char* body = std::getenv("HELLO_BODY")) server.body = std::string(body) + "\n";
+
+  beast::error_code error;
+  const int inherited = cservice::listen_fd();
+  if (inherited >= 0) {
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    ::getsockname(inherited, reinterpret_cast<sockaddr*>(&address), &length);
+    server.acceptor.assign(address.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), inherited,
+                           error);
+  } else {
+    const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"),
+                                 static_cast<unsigned short>(port));
+    server.acceptor.open(endpoint.protocol(), error);
+    if (!error) server.acceptor.set_option(tcp::acceptor::reuse_address(true), error);
+    if (!error) server.acceptor.bind(endpoint, error);
+    if (!error) server.acceptor.listen(asio::socket_base::max_listen_connections, error);
+  }
+  if (error) {
+    std::fprintf(stderr, "hello_worker: listen: %s\n", error.message().c_str());
+    return 1;
+  }
+
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](const beast::error_code& ec, int) {
+    if (!ec) start_drain(server);
+  });
+  asio::co_spawn(io, accept_loop(server), asio::detached);
+  cservice::worker_ready();
+  io.run();
+  return 0;
+}

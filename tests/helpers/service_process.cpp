@@ -1,0 +1,207 @@
+#include "service_process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern "C" {
+#include <sys/pidfd.h>
+}
+extern char** environ;
+
+namespace cservice::testing {
+
+std::string cservice_binary() { return CSERVICE_BINARY; }
+std::string test_worker_binary() { return TEST_WORKER_BINARY; }
+std::string hello_worker_binary() { return HELLO_WORKER_BINARY; }
+std::string examples_dir() { return EXAMPLES_DIR; }
+
+ServiceProcess::ServiceProcess(std::vector<std::string> args,
+                               std::map<std::string, std::string> env, std::string cwd) {
+  args.insert(args.begin(), cservice_binary());
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  for (const auto& [key, value] : env) env_strings.push_back(key + "=" + value);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe: " << std::strerror(errno);
+    return;
+  }
+  const pid_t parent = ::getpid();
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a crashed test takes its service with it
+    if (::getppid() != parent) ::_exit(1);
+    ::dup2(fds[1], 1);
+    ::dup2(fds[1], 2);
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  pidfd_ = ::pidfd_open(pid_, 0);
+  reader_ = std::thread([this, fd = fds[0]] { read_output(fd); });
+}
+
+ServiceProcess::~ServiceProcess() {
+  if (pid_ > 0 && !exited_) {
+    ::kill(-pid_, SIGKILL);
+    ::kill(pid_, SIGKILL);
+    wait_exit(10s);
+  }
+  if (reader_.joinable()) reader_.join();
+  if (pidfd_ >= 0) ::close(pidfd_);
+}
+
+void ServiceProcess::read_output(int fd) {
+  std::string partial;
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    partial.append(buffer, static_cast<std::size_t>(n));
+    std::size_t start = 0;
+    std::vector<std::string> complete;
+    for (std::size_t nl; (nl = partial.find('\n', start)) != std::string::npos; start = nl + 1) {
+      complete.push_back(partial.substr(start, nl - start));
+    }
+    partial.erase(0, start);
+    if (!complete.empty()) {
+      std::lock_guard lock(mutex_);
+      for (auto& line : complete) lines_.push_back(std::move(line));
+      changed_.notify_all();
+    }
+  }
+  ::close(fd);
+  std::lock_guard lock(mutex_);
+  if (!partial.empty()) lines_.push_back(partial);
+  eof_ = true;
+  changed_.notify_all();
+}
+
+std::optional<ServiceProcess::Match> ServiceProcess::wait_for(const std::string& pattern,
+                                                    std::chrono::milliseconds timeout,
+                                                    const std::string& what) {
+  const std::regex re(pattern);
+  std::unique_lock lock(mutex_);
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    for (; cursor_ < lines_.size(); ++cursor_) {
+      std::smatch match;
+      if (std::regex_search(lines_[cursor_], match, re)) {
+        ++cursor_;
+        return Match(match.begin(), match.end());  // copied: lines_ may grow meanwhile
+      }
+    }
+    if (eof_ || changed_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      if (cursor_ < lines_.size()) continue;
+      ADD_FAILURE() << "timed out after " << timeout.count() << " ms waiting for " << what
+                    << " (/" << pattern << "/)" << (eof_ ? "; the output ended" : "");
+      return std::nullopt;
+    }
+  }
+}
+
+bool ServiceProcess::wait_for_count(const std::string& pattern, std::size_t wanted,
+                                    std::chrono::milliseconds timeout, const std::string& what) {
+  const std::regex re(pattern);
+  std::unique_lock lock(mutex_);
+  const auto deadline = Clock::now() + timeout;
+  std::size_t found = 0;
+  std::size_t scanned = 0;
+  for (;;) {
+    for (; scanned < lines_.size(); ++scanned) {
+      if (std::regex_search(lines_[scanned], re)) ++found;
+    }
+    if (found >= wanted) return true;
+    if (eof_ || changed_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      if (scanned < lines_.size()) continue;
+      ADD_FAILURE() << "timed out after " << timeout.count() << " ms waiting for " << what
+                    << ": " << found << " of " << wanted << " lines match /" << pattern << "/";
+      return false;
+    }
+  }
+}
+
+std::size_t ServiceProcess::count(const std::string& pattern) const {
+  const std::regex re(pattern);
+  std::lock_guard lock(mutex_);
+  std::size_t n = 0;
+  for (const auto& line : lines_) n += std::regex_search(line, re) ? 1 : 0;
+  return n;
+}
+
+std::vector<std::string> ServiceProcess::lines() const {
+  std::lock_guard lock(mutex_);
+  return lines_;
+}
+
+std::string ServiceProcess::output() const {
+  std::string all;
+  for (const auto& line : lines()) all += line + "\n";
+  return all;
+}
+
+void ServiceProcess::signal(int sig) const {
+  if (!exited_) ::pidfd_send_signal(pidfd_, sig, nullptr, 0);
+}
+
+std::optional<int> ServiceProcess::wait_exit(std::chrono::milliseconds timeout) {
+  if (exited_) return exit_code_;
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    siginfo_t info{};
+    if (::waitid(P_PIDFD, static_cast<id_t>(pidfd_), &info, WEXITED | WNOHANG) == 0 &&
+        info.si_pid != 0) {
+      exited_ = true;
+      exit_code_ = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
+      return exit_code_;
+    }
+    if (Clock::now() >= deadline) return std::nullopt;
+    pollfd pfd{pidfd_, POLLIN, 0};
+    ::poll(&pfd, 1, 20);
+  }
+}
+
+int ServiceProcess::listen_port(std::chrono::milliseconds timeout) {
+  const auto match = wait_for(R"(listening on .*:(\d+) \(name)", timeout, "the listening port");
+  return match ? std::stoi((*match)[1]) : -1;
+}
+
+std::vector<pid_t> ServiceProcess::started_pids() const {
+  const std::regex re(R"(event workerStart \{"pid":(\d+))");
+  std::vector<pid_t> pids;
+  for (const auto& line : lines()) {
+    std::smatch match;
+    if (std::regex_search(line, match, re)) pids.push_back(std::stoi(match[1].str()));
+  }
+  return pids;
+}
+
+bool is_dead(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return true;
+  std::string content;
+  std::getline(stat, content);
+  const auto paren = content.rfind(')');
+  return paren == std::string::npos || paren + 2 >= content.size() || content[paren + 2] == 'Z';
+}
+
+}  // namespace cservice::testing

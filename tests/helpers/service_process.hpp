@@ -1,0 +1,93 @@
+#pragma once
+// ServiceProcess runs the real cservice binary for an integration test: its stdout and stderr
+// go into one pipe, read by a thread into a list of lines the test can wait on. The process is
+// killed (with its whole group) and reaped when the object goes away.
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace cservice::testing {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// Paths of the binaries under test (set by CMake).
+std::string cservice_binary();
+std::string test_worker_binary();
+std::string hello_worker_binary();
+std::string examples_dir();
+
+class ServiceProcess {
+ public:
+  // Starts `cservice args...` in `cwd` (empty: the test's), with `env` added.
+  explicit ServiceProcess(std::vector<std::string> args, std::map<std::string, std::string> env = {},
+                          std::string cwd = {});
+  ~ServiceProcess();
+  ServiceProcess(const ServiceProcess&) = delete;
+  ServiceProcess& operator=(const ServiceProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+
+  // Waits until an output line after the cursor matches `pattern`; moves the cursor past it and
+  // returns the match and its groups ([0] is the whole match). Fails the test (and returns
+  // nullopt) after `timeout`, naming `what`.
+  using Match = std::vector<std::string>;
+  std::optional<Match> wait_for(const std::string& pattern, std::chrono::milliseconds timeout,
+                                      const std::string& what);
+  // Waits until `count` lines (anywhere in the output) match `pattern`.
+  bool wait_for_count(const std::string& pattern, std::size_t count,
+                      std::chrono::milliseconds timeout, const std::string& what);
+  std::size_t count(const std::string& pattern) const;
+  std::vector<std::string> lines() const;
+  std::string output() const;  // every line, for failure messages
+
+  void signal(int signal) const;
+  // Waits for the process to exit; its exit code (128+n for signal n), or nullopt on timeout.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+  bool has_exited() const { return exited_; }
+
+  // The port of the first "listening on HOST:PORT" line.
+  int listen_port(std::chrono::milliseconds timeout = 5s);
+  // The pids of workers reported ready (from the event log), in order.
+  std::vector<pid_t> started_pids() const;
+
+ private:
+  void read_output(int fd);
+
+  pid_t pid_ = -1;
+  int pidfd_ = -1;
+  bool exited_ = false;
+  int exit_code_ = 0;
+  std::thread reader_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::string> lines_;
+  bool eof_ = false;
+  std::size_t cursor_ = 0;
+};
+
+// True if `pid` is gone or a zombie (dead, not yet reaped).
+bool is_dead(pid_t pid);
+
+// Polls `predicate` every few ms until it holds or `timeout` passes. For conditions that have
+// no event to wait on.
+template <class Predicate>
+bool wait_until(Predicate predicate, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (!predicate()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+}  // namespace cservice::testing

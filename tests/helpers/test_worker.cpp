@@ -1,0 +1,137 @@
+// test_worker: one worker binary whose arguments pick a behaviour, for the integration tests.
+//
+//   --ready-after MS     send READY=1 after MS milliseconds (default: never says anything)
+//   --never-ready        say STATUS=booting (so `auto` waits for READY=1) and never READY=1
+//   --crash-after MS     exit 1 after MS milliseconds
+//   --ignore-sigterm     survive the stop signal (only SIGKILL ends it)
+//   --burst N            write N numbered lines to stdout, then abort() at once
+//   --print-env          print the worker contract it sees (variables, open fds)
+//   --notify-garbage     send an oversized, a NUL-containing and an unknown datagram first
+//   --stray-child        leave a child process in its group that sleeps forever
+// Without --crash-after it runs until SIGTERM/SIGINT and exits 0.
+
+#include <cservice/worker.hpp>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <dirent.h>
+#include <string>
+#include <string_view>
+#include <unistd.h>
+
+namespace {
+
+long long now_ms() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+void print_env() {
+  for (const char* name : {"NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
+                           "CSERVICE_WORKER_ID", "CSERVICE_WORKER_GROUP", "TEST_EXTRA"}) {
+    const char* value = std::getenv(name);
+    std::printf("env %s=%s\n", name, value != nullptr ? value : "(unset)");
+  }
+  std::printf("pid=%d\n", ::getpid());
+  char cwd[4096];
+  std::printf("cwd=%s\n", ::getcwd(cwd, sizeof cwd) != nullptr ? cwd : "?");
+  std::string fds;
+  if (DIR* dir = ::opendir("/proc/self/fd")) {
+    const int own = ::dirfd(dir);
+    while (const dirent* entry = ::readdir(dir)) {
+      if (entry->d_name[0] == '.' || std::atoi(entry->d_name) == own) continue;
+      fds += fds.empty() ? "" : ",";
+      fds += entry->d_name;
+    }
+    ::closedir(dir);
+  }
+  std::printf("fds=%s\n", fds.c_str());
+  for (const auto& socket : cservice::listen_sockets()) {
+    std::printf("socket %s=%d\n", socket.name.c_str(), socket.fd);
+  }
+  std::fflush(stdout);
+}
+
+void notify_garbage() {
+  cservice::notify(std::string(8192, 'X'));                       // oversized
+  cservice::notify(std::string_view("READY=1\0junk", 12));        // contains NUL: dropped whole
+  cservice::notify("HELLO=world\nno equals sign here\nREADY=maybe");  // unknown: ignored
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  long long ready_after = -1;
+  long long crash_after = -1;
+  long burst = 0;
+  bool ignore_sigterm = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const char* next = i + 1 < argc ? argv[i + 1] : "0";
+    if (arg == "--ready-after") { ready_after = std::atoll(next); ++i; }
+    else if (arg == "--crash-after") { crash_after = std::atoll(next); ++i; }
+    else if (arg == "--burst") { burst = std::atol(next); ++i; }
+    else if (arg == "--never-ready") cservice::worker_status("booting");
+    else if (arg == "--ignore-sigterm") ignore_sigterm = true;
+    else if (arg == "--print-env") print_env();
+    else if (arg == "--notify-garbage") notify_garbage();
+    else if (arg == "--stray-child") {
+      if (::fork() == 0) {
+        ::execl("/bin/sleep", "sleep", "1000", static_cast<char*>(nullptr));
+        ::_exit(127);
+      }
+    } else {
+      std::fprintf(stderr, "test_worker: unknown argument %s\n", argv[i]);
+      return 2;
+    }
+  }
+
+  if (burst > 0) {
+    for (long i = 1; i <= burst; ++i) std::printf("burst line %ld of %ld\n", i, burst);
+    std::fflush(stdout);
+    std::abort();
+  }
+
+  sigset_t set;
+  ::sigemptyset(&set);
+  ::sigaddset(&set, SIGTERM);
+  ::sigaddset(&set, SIGINT);
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+
+  const long long start = now_ms();
+  bool ready_sent = false;
+  for (;;) {
+    long long wait = 60'000;
+    const long long elapsed = now_ms() - start;
+    if (ready_after >= 0 && !ready_sent) {
+      if (elapsed >= ready_after) {
+        cservice::worker_ready();
+        ready_sent = true;
+      } else {
+        wait = std::min(wait, ready_after - elapsed);
+      }
+    }
+    if (crash_after >= 0) {
+      if (elapsed >= crash_after) {
+        std::fprintf(stderr, "test_worker: crashing as asked\n");
+        return 1;
+      }
+      wait = std::min(wait, crash_after - elapsed);
+    }
+    timespec timeout{static_cast<time_t>(wait / 1000), static_cast<long>(wait % 1000) * 1000000};
+    const int signal = ::sigtimedwait(&set, nullptr, &timeout);
+    if (signal == SIGTERM || signal == SIGINT) {
+      if (ignore_sigterm) {
+        std::printf("test_worker: ignoring %s\n", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+        std::fflush(stdout);
+        continue;
+      }
+      return 0;
+    }
+  }
+}

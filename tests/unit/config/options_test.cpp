@@ -1,0 +1,173 @@
+#include "config/flags.hpp"
+#include "config/options.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+namespace cservice::config {
+namespace {
+
+using nlohmann::json;
+
+class OptionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "cservice-opt-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    program_ = dir_ + "/server";
+    std::ofstream(program_) << "#!/bin/sh\n";
+    std::filesystem::permissions(program_, std::filesystem::perms::owner_all);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  Result<Options> load_json(json config) {
+    if (!config.contains("program")) config["program"] = program_;
+    return from_json(config, "");
+  }
+  std::string error_of(json config) {
+    auto options = load_json(std::move(config));
+    return options ? std::string("(no error)") : options.error().message;
+  }
+  Result<Options> load_flags(std::vector<const char*> argv) {
+    argv.insert(argv.begin(), "cservice");
+    auto command_line = parse_command_line(static_cast<int>(argv.size()), argv.data());
+    if (!command_line) return command_line.error();
+    return load(*command_line);
+  }
+
+  std::string dir_;
+  std::string program_;
+};
+
+TEST_F(OptionsTest, DefaultsFollowTheOriginal) {
+  auto o = load_json({});
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->program, program_);
+  EXPECT_EQ(o->policy.worker_count, default_worker_count());
+  EXPECT_TRUE(o->policy.restart_on_failure);
+  EXPECT_EQ(o->policy.restart_delay, Milliseconds(100));
+  EXPECT_EQ(o->policy.restarts_per_minute, 10u);
+  EXPECT_EQ(o->policy.ready_mode, supervisor::ReadyMode::Auto);
+  EXPECT_EQ(o->stop_signal, SIGTERM);
+  EXPECT_FALSE(o->silent);
+  EXPECT_TRUE(o->listen.empty());
+}
+
+TEST_F(OptionsTest, ReadsEveryKey) {
+  auto o = load_json({{"workerCount", 3}, {"restartOnFailure", false}, {"restartDelayMs", 5},
+                      {"restartsPerMinute", 2}, {"listen", {"8080", "admin=127.0.0.1:9000"}},
+                      {"ready", "notify"}, {"readyTimeoutMs", 700}, {"stopSignal", "SIGINT"},
+                      {"stopTimeoutMs", 50}, {"cwd", dir_}, {"env", {{"A", "1"}}},
+                      {"silent", true}, {"args", {"-x"}}});
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->policy.worker_count, 3u);
+  EXPECT_FALSE(o->policy.restart_on_failure);
+  EXPECT_EQ(o->policy.restart_delay, Milliseconds(5));
+  EXPECT_EQ(o->policy.restarts_per_minute, 2u);
+  ASSERT_EQ(o->listen.size(), 2u);
+  EXPECT_EQ(o->listen[1].name, "admin");
+  EXPECT_EQ(o->listen[1].port, 9000);
+  EXPECT_EQ(o->policy.ready_mode, supervisor::ReadyMode::Notify);
+  EXPECT_EQ(o->policy.ready_timeout, Milliseconds(700));
+  EXPECT_EQ(o->stop_signal, SIGINT);
+  EXPECT_EQ(o->policy.stop_timeout, Milliseconds(50));
+  EXPECT_EQ(o->cwd, dir_);
+  EXPECT_EQ(o->env.at("A"), "1");
+  EXPECT_TRUE(o->silent);
+  EXPECT_EQ(o->args, std::vector<std::string>{"-x"});
+}
+
+TEST_F(OptionsTest, UnknownKeyIsNamedWithTheNearestValidOne) {
+  EXPECT_EQ(error_of({{"workerCont", 2}}), "unknown option 'workerCont' (did you mean 'workerCount'?)");
+  EXPECT_EQ(error_of({{"zzzzzzzz", 2}}), "unknown option 'zzzzzzzz'");
+}
+
+TEST_F(OptionsTest, BadValuesAreNamed) {
+  EXPECT_EQ(error_of({{"workerCount", 0}}),
+            "bad option workerCount: must be a whole number from 1 to 1024, got 0");
+  EXPECT_EQ(error_of({{"workerCount", "four"}}),
+            "bad option workerCount: must be a whole number from 1 to 1024, got \"four\"");
+  EXPECT_EQ(error_of({{"restartOnFailure", "yes"}}),
+            "bad option restartOnFailure: must be true or false, got \"yes\"");
+  EXPECT_EQ(error_of({{"restartDelayMs", -1}}).rfind("bad option restartDelayMs:", 0), 0u);
+  EXPECT_EQ(error_of({{"ready", "soon"}}),
+            "bad option ready: must be one of auto, notify, started, got \"soon\"");
+  EXPECT_EQ(error_of({{"stopSignal", "SIGNOPE"}}).rfind("bad option stopSignal:", 0), 0u);
+  EXPECT_EQ(error_of({{"env", {{"A", 1}}}}).rfind("bad option env:", 0), 0u);
+  EXPECT_EQ(error_of({{"listen", "99999"}}),
+            "bad listen address '99999': port must be a number from 0 to 65535");
+  EXPECT_EQ(error_of({{"cwd", dir_ + "/nope"}}), "cwd " + dir_ + "/nope: No such file or directory");
+}
+
+TEST_F(OptionsTest, MissingProgramIsReported) {
+  EXPECT_EQ(error_of({{"program", dir_ + "/missing"}}),
+            "program " + dir_ + "/missing: No such file or directory");
+  EXPECT_NE(error_of({{"program", "no-such-program-anywhere"}}).find("not found"),
+            std::string::npos);
+}
+
+TEST_F(OptionsTest, NonExecutableProgramIsReported) {
+  const std::string plain = dir_ + "/plain";
+  std::ofstream(plain) << "data";
+  std::filesystem::permissions(plain, std::filesystem::perms::owner_read);
+  EXPECT_EQ(error_of({{"program", plain}}), "program " + plain + ": not executable: Permission denied");
+  EXPECT_EQ(error_of({{"program", dir_}}), "program " + dir_ + ": not a regular file");
+}
+
+TEST_F(OptionsTest, BareProgramNameIsFoundInPath) {
+  auto o = load_json({{"program", "sh"}});
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_TRUE(o->program.ends_with("/sh"));
+}
+
+TEST_F(OptionsTest, FlagsMapToTheSameKeys) {
+  auto o = load_flags({"-n", "4", "--restartDelayMs", "20", "--listen", "0", "--listen",
+                       "b=127.0.0.1:0", "-e", "X=1", "--silent", program_.c_str(), "--", "-v",
+                       "--port", "1"});
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->policy.worker_count, 4u);
+  EXPECT_EQ(o->policy.restart_delay, Milliseconds(20));
+  EXPECT_EQ(o->listen.size(), 2u);
+  EXPECT_EQ(o->env.at("X"), "1");
+  EXPECT_TRUE(o->silent);
+  EXPECT_EQ(o->args, (std::vector<std::string>{"-v", "--port", "1"}));
+}
+
+TEST_F(OptionsTest, BadFlagValueGoesThroughTheSameValidator) {
+  auto o = load_flags({"--worker-count", "abc", program_.c_str()});
+  ASSERT_FALSE(o);
+  EXPECT_EQ(o.error().message,
+            "bad option workerCount: must be a whole number from 1 to 1024, got \"abc\"");
+}
+
+TEST_F(OptionsTest, UnknownFlagIsAnError) {
+  auto o = load_flags({"--wrokers", "2", program_.c_str()});
+  ASSERT_FALSE(o);
+  EXPECT_NE(o.error().message.find("--wrokers"), std::string::npos);
+}
+
+TEST_F(OptionsTest, ConfigFileKeysWithFlagsOnTop) {
+  const std::string file = dir_ + "/service.json";
+  std::ofstream(file) << R"({"program": "server", "workerCount": 2, "restartDelayMs": 7})";
+  auto o = load_flags({"--workers", "5", file.c_str()});
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->program, program_);  // relative to the file's folder
+  EXPECT_EQ(o->policy.worker_count, 5u);
+  EXPECT_EQ(o->policy.restart_delay, Milliseconds(7));
+}
+
+TEST_F(OptionsTest, BrokenConfigFileNamesFileAndPlace) {
+  const std::string file = dir_ + "/broken.json";
+  std::ofstream(file) << "{\"workerCount\": 2,\n \"silent\": }";
+  auto o = load_flags({file.c_str()});
+  ASSERT_FALSE(o);
+  EXPECT_NE(o.error().message.find("broken.json"), std::string::npos);
+  EXPECT_NE(o.error().message.find("line 2"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cservice::config
