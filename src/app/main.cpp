@@ -26,8 +26,10 @@ int serve(const cservice::config::Options& options) {
       log::error("{}", socket.error().message);
       return kExitUsage;
     }
-    log::info("listening on {} (name {})", socket->address(), endpoint.name);
     sockets.push_back(std::move(*socket));
+  }
+  for (const auto& socket : sockets) {
+    log::info("listening on {} (name {})", socket.address(), socket.endpoint().name);
   }
   auto runtime = runtime::Runtime::create(options, std::move(sockets));
   if (!runtime) {
