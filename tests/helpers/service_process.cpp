@@ -172,6 +172,11 @@ std::optional<int> ServiceProcess::wait_exit(std::chrono::milliseconds timeout) 
         info.si_pid != 0) {
       exited_ = true;
       exit_code_ = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
+      // Its output may still be in the pipe: let the reader get to the end of it.
+      std::unique_lock lock(mutex_);
+      if (!changed_.wait_until(lock, std::max(deadline, Clock::now() + 1s), [this] { return eof_; })) {
+        ADD_FAILURE() << "the output of cservice did not end after it exited";
+      }
       return exit_code_;
     }
     if (Clock::now() >= deadline) return std::nullopt;

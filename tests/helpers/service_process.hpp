@@ -51,7 +51,8 @@ class ServiceProcess {
   std::string output() const;  // every line, for failure messages
 
   void signal(int signal) const;
-  // Waits for the process to exit; its exit code (128+n for signal n), or nullopt on timeout.
+  // Waits for the process to exit and its output to end; its exit code (128+n for signal n),
+  // or nullopt on timeout.
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
   bool has_exited() const { return exited_; }
 

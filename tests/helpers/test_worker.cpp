@@ -2,6 +2,7 @@
 //
 //   --ready-after MS     send READY=1 after MS milliseconds (default: never says anything)
 //   --never-ready        say STATUS=booting (so `auto` waits for READY=1) and never READY=1
+//   --status TEXT        say STATUS=TEXT at once
 //   --crash-after MS     exit 1 after MS milliseconds
 //   --ignore-sigterm     survive the stop signal (only SIGKILL ends it)
 //   --burst N            write N numbered lines to stdout, then abort() at once
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
     else if (arg == "--crash-after") { crash_after = std::atoll(next); ++i; }
     else if (arg == "--burst") { burst = std::atol(next); ++i; }
     else if (arg == "--never-ready") cservice::worker_status("booting");
+    else if (arg == "--status") { cservice::worker_status(next); ++i; }
     else if (arg == "--ignore-sigterm") ignore_sigterm = true;
     else if (arg == "--print-env") print_env();
     else if (arg == "--notify-garbage") notify_garbage();

@@ -149,14 +149,20 @@ TEST_F(ServeTest, MissedReadyTimeoutStopsAndReplacesWorker) {
 }
 
 TEST_F(ServeTest, AutoModeHoldsAWorkerThatSpeaksUntilReady) {
-  // The worker says STATUS= within the interpreter's start-up (well under 400 ms) and READY=1
-  // only after warming up for 1.5 s, long after the grace period.
-  auto& service = start({"--workers", "1", "--ready-grace-ms", "400",
-                         (examples_dir() + "/slow_start_worker.py"), "--", "1.5"});
+  // The worker says STATUS= at once and READY=1 only after 1 s, long after the grace period.
+  auto& service = start({"--workers", "1", "--ready-grace-ms", "200", test_worker_binary(), "--",
+                         "--status", "warming up", "--ready-after", "1000"});
   ASSERT_TRUE(service.wait_for(kReadyLine, 10s, "the slow worker ready"));
-  // It must have become ready through READY=1, not the grace period.
   EXPECT_EQ(service.count(R"(ready \(READY=1\))"), 1u);
-  EXPECT_EQ(service.count("ready \\(up for readyGraceMs"), 0u);
+  EXPECT_EQ(service.count("ready \\(up for readyGraceMs"), 0u) << "the grace period made it ready";
+  service.signal(SIGTERM);
+  EXPECT_EQ(service.wait_exit(10s), 0);
+}
+
+TEST_F(ServeTest, AutoModeSilentWorkerIsReadyAfterGrace) {
+  auto& service = start({"--workers", "1", "--ready-grace-ms", "100", test_worker_binary()});
+  ASSERT_TRUE(service.wait_for("ready \\(up for readyGraceMs without a notify message\\)", 10s,
+                               "the silent worker ready after the grace period"));
   service.signal(SIGTERM);
   EXPECT_EQ(service.wait_exit(10s), 0);
 }
