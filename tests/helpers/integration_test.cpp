@@ -57,6 +57,7 @@ std::vector<pid_t> reap_children(std::chrono::milliseconds timeout, std::string*
 }
 
 void IntegrationTest::SetUp() {
+  set_failure_reporter([](const std::string& message) { ADD_FAILURE() << message; });
   std::string pattern = (std::filesystem::temp_directory_path() / "cservice-test-XXXXXX").string();
   ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
   temp_dir_ = pattern;

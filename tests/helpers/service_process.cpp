@@ -1,12 +1,12 @@
 #include "service_process.hpp"
 
-#include <gtest/gtest.h>
-
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <cstdio>
 #include <fstream>
+#include <functional>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -18,6 +18,22 @@ extern "C" {
 extern char** environ;
 
 namespace cservice::testing {
+namespace {
+
+std::function<void(const std::string&)>& failure_reporter() {
+  static std::function<void(const std::string&)> reporter = [](const std::string& message) {
+    std::fprintf(stderr, "error: %s\n", message.c_str());
+  };
+  return reporter;
+}
+
+void report_failure(const std::string& message) { failure_reporter()(message); }
+
+}  // namespace
+
+void set_failure_reporter(std::function<void(const std::string&)> reporter) {
+  failure_reporter() = std::move(reporter);
+}
 
 std::string cservice_binary() { return CSERVICE_BINARY; }
 std::string test_worker_binary() { return TEST_WORKER_BINARY; }
@@ -39,7 +55,7 @@ ServiceProcess::ServiceProcess(std::vector<std::string> args,
 
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
-    ADD_FAILURE() << "pipe: " << std::strerror(errno);
+    report_failure(std::string("pipe: ") + std::strerror(errno));
     return;
   }
   const pid_t parent = ::getpid();
@@ -112,8 +128,8 @@ std::optional<ServiceProcess::Match> ServiceProcess::wait_for(const std::string&
     }
     if (eof_ || changed_.wait_until(lock, deadline) == std::cv_status::timeout) {
       if (cursor_ < lines_.size()) continue;
-      ADD_FAILURE() << "timed out after " << timeout.count() << " ms waiting for " << what
-                    << " (/" << pattern << "/)" << (eof_ ? "; the output ended" : "");
+      report_failure("timed out after " + std::to_string(timeout.count()) + " ms waiting for " +
+                     what + " (/" + pattern + "/)" + (eof_ ? "; the output ended" : ""));
       return std::nullopt;
     }
   }
@@ -133,8 +149,9 @@ bool ServiceProcess::wait_for_count(const std::string& pattern, std::size_t want
     if (found >= wanted) return true;
     if (eof_ || changed_.wait_until(lock, deadline) == std::cv_status::timeout) {
       if (scanned < lines_.size()) continue;
-      ADD_FAILURE() << "timed out after " << timeout.count() << " ms waiting for " << what
-                    << ": " << found << " of " << wanted << " lines match /" << pattern << "/";
+      report_failure("timed out after " + std::to_string(timeout.count()) + " ms waiting for " +
+                     what + ": " + std::to_string(found) + " of " + std::to_string(wanted) +
+                     " lines match /" + pattern + "/");
       return false;
     }
   }
@@ -175,7 +192,7 @@ std::optional<int> ServiceProcess::wait_exit(std::chrono::milliseconds timeout) 
       // Its output may still be in the pipe: let the reader get to the end of it.
       std::unique_lock lock(mutex_);
       if (!changed_.wait_until(lock, std::max(deadline, Clock::now() + 1s), [this] { return eof_; })) {
-        ADD_FAILURE() << "the output of cservice did not end after it exited";
+        report_failure("the output of cservice did not end after it exited");
       }
       return exit_code_;
     }

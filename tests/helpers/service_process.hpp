@@ -1,10 +1,13 @@
 #pragma once
-// ServiceProcess runs the real cservice binary for an integration test: its stdout and stderr
-// go into one pipe, read by a thread into a list of lines the test can wait on. The process is
-// killed (with its whole group) and reaped when the object goes away.
+// ServiceProcess runs the real cservice binary for an integration test or a benchmark: its
+// stdout and stderr go into one pipe, read by a thread into a list of lines the caller can wait
+// on. The process is killed (with its whole group) and reaped when the object goes away.
+// No test framework here: failures go to the reporter (the tests' fixture makes it a gtest
+// failure; the default prints to stderr).
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -19,6 +22,8 @@ namespace cservice::testing {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+
+void set_failure_reporter(std::function<void(const std::string&)> reporter);
 
 // Paths of the binaries under test (set by CMake).
 std::string cservice_binary();

@@ -1,0 +1,11 @@
+#!/bin/sh
+# Builds and runs the whole test suite: the debug build, then the ASan+UBSan build, then the
+# release build (which also builds the benchmarks). Stops at the first failure.
+set -eu
+cd "$(dirname "$0")/.."
+for preset in dev asan release; do
+  echo "=== $preset ==="
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset"
+  ctest --preset "$preset"
+done
