@@ -56,7 +56,9 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 def main() -> None:
     listener = inherited_socket()
     if listener is not None:
-        listener.setblocking(True)
+        # Non-blocking accept: another worker may take the connection first. (The flag is on
+        # the socket all workers share, and every event-loop server sets it anyway.)
+        listener.setblocking(False)
         server = Server(listener.getsockname(), Hello, bind_and_activate=False)
         server.socket = listener
     else:
