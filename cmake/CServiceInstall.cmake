@@ -21,6 +21,10 @@ install(FILES ${PROJECT_BINARY_DIR}/cserviceConfig.cmake
   ${PROJECT_BINARY_DIR}/cserviceConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cservice)
 
+# Relocatable: the prefix is found from the .pc file's own place, so `cmake --install --prefix`
+# works whatever prefix was configured.
+file(RELATIVE_PATH CSERVICE_PC_TO_PREFIX "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+string(REGEX REPLACE "/$" "" CSERVICE_PC_TO_PREFIX "${CSERVICE_PC_TO_PREFIX}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/cservice-worker.pc.in
   ${PROJECT_BINARY_DIR}/cservice-worker.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/cservice-worker.pc
