@@ -14,9 +14,11 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -36,32 +38,44 @@ using asio::ip::tcp;
 
 namespace {
 
-constexpr auto kIdleTimeout = std::chrono::seconds(60);
+using namespace asio::experimental::awaitable_operators;
+
+// A connection may wait this long for its next request.
+constexpr std::chrono::milliseconds kIdleTimeout{60'000};
+// Once a request has begun, all of it must arrive (and its answer leave) within this.
+constexpr auto kRequestTimeout = std::chrono::seconds(30);
 // While draining, a keep-alive connection with no request for this long is closed.
-constexpr auto kDrainIdle = std::chrono::milliseconds(1000);
+constexpr std::chrono::milliseconds kDrainIdle{1000};
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 struct Server {
+  explicit Server(asio::io_context& io) : acceptor(io), drain_timer(io) {}
   tcp::acceptor acceptor;
+  asio::steady_timer drain_timer;
   std::string body;
   bool draining = false;
-  // Connections waiting for their next request; the drain shortens their time-out.
-  std::list<beast::tcp_stream*> idle;
+  // Connections waiting for the first byte of their next request: the drain closes those
+  // still waiting after kDrainIdle. One with a request under way always gets its answer.
+  std::list<tcp::socket*> idle;
 };
 
 asio::awaitable<void> serve_connection(Server& server, tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   for (;;) {
-    http::request<http::string_body> request;
-    if (server.draining) {
-      stream.expires_after(kDrainIdle);
-    } else {
-      stream.expires_after(kIdleTimeout);
+    if (buffer.size() == 0) {  // nothing pipelined: wait for the next request to begin
+      asio::steady_timer idle_timer(stream.get_executor(),
+                                    server.draining ? kDrainIdle : kIdleTimeout);
+      const auto idle = server.idle.insert(server.idle.end(), &stream.socket());
+      const auto woke = co_await (stream.socket().async_wait(tcp::socket::wait_read, use_tuple) ||
+                                  idle_timer.async_wait(use_tuple));
+      server.idle.erase(idle);
+      if (woke.index() == 1) break;                  // idle too long
+      if (std::get<0>(std::get<0>(woke))) break;     // cancelled by the drain, or an error
     }
-    const auto idle = server.idle.insert(server.idle.end(), &stream);
+    http::request<http::string_body> request;
+    stream.expires_after(kRequestTimeout);
     auto [read_error, read_bytes] = co_await http::async_read(stream, buffer, request, use_tuple);
-    server.idle.erase(idle);
     if (read_error) break;  // closed by the client, timed out, or malformed: nothing to answer
 
     http::response<http::string_body> response(http::status::ok, request.version());
@@ -70,7 +84,6 @@ asio::awaitable<void> serve_connection(Server& server, tcp::socket socket) {
     response.body() = server.body;
     response.keep_alive(request.keep_alive() && !server.draining);
     response.prepare_payload();
-    stream.expires_after(kIdleTimeout);
     auto [write_error, write_bytes] = co_await http::async_write(stream, response, use_tuple);
     if (write_error || !response.keep_alive()) break;
   }
@@ -91,10 +104,20 @@ asio::awaitable<void> accept_loop(Server& server) {
 }
 
 void start_drain(Server& server) {
+  std::fprintf(stderr, "hello_worker: draining %zu idle connection(s)\n", server.idle.size());
   server.draining = true;
   beast::error_code ignored;
   server.acceptor.close(ignored);  // only our copy: the master's socket keeps queuing
-  for (beast::tcp_stream* stream : server.idle) stream->expires_after(kDrainIdle);
+  // A loaded client's next request arrives well within kDrainIdle and is answered with
+  // "Connection: close"; connections still idle then are closed.
+  server.drain_timer.expires_after(kDrainIdle);
+  server.drain_timer.async_wait([&server](const beast::error_code& ec) {
+    if (ec) return;
+    for (tcp::socket* socket : server.idle) {
+      beast::error_code cancel_error;
+      socket->cancel(cancel_error);
+    }
+  });
 }
 
 }  // namespace
@@ -105,7 +128,8 @@ int main(int argc, char** argv) {
     if (std::string_view(argv[i]) == "--port") port = std::atoi(argv[i + 1]);
   }
   asio::io_context io;
-  Server server{tcp::acceptor(io), "hello from pid " + std::to_string(::getpid()) + "\n", false, {}};
+  Server server(io);
+  server.body = "hello from pid " + std::to_string(::getpid()) + "\n";
   if (const char* body = std::getenv("HELLO_BODY")) server.body = std::string(body) + "\n";
 
   beast::error_code error;

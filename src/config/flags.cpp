@@ -46,7 +46,8 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
   bool version = false;
   app.add_flag("-h,--help", help, "print this help and exit");
   app.add_flag("-V,--version", version, "print the version and exit");
-  app.add_option("target", out.target, "the worker program, or a service.json file");
+  app.add_option("target", out.target, "the worker program, or a service.json file; its arguments follow --")
+      ->type_name("PROGRAM");
   // Everything after the first "--" belongs to the program, untouched by flag parsing.
   int own_argc = argc;
   std::vector<std::string> args;
@@ -61,29 +62,32 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
   struct Flag {
     const char* names;
     const char* key;
+    const char* type;
     const char* help;
     std::optional<std::string> value;
   };
   std::vector<Flag> flags = {
-      {"-n,--worker-count,--workerCount,--workers", "workerCount", "number of workers (default: processors)", {}},
-      {"--restart-on-failure,--restartOnFailure", "restartOnFailure", "true|false (default true)", {}},
-      {"--restart-delay-ms,--restartDelayMs", "restartDelayMs", "delay before a restart (default 100)", {}},
-      {"--restarts-per-minute,--restartsPerMinute", "restartsPerMinute", "crash-loop cap per worker (default 10)", {}},
-      {"--ready", "ready", "auto|notify|started (default auto)", {}},
-      {"--ready-timeout-ms,--readyTimeoutMs", "readyTimeoutMs", "time to become ready (default 30000)", {}},
-      {"--ready-grace-ms,--readyGraceMs", "readyGraceMs", "auto: silent worker ready after (default 500)", {}},
-      {"--stop-signal,--stopSignal", "stopSignal", "signal asking a worker to stop (default SIGTERM)", {}},
-      {"--stop-timeout-ms,--stopTimeoutMs", "stopTimeoutMs", "time before SIGKILL (default 10000)", {}},
-      {"--cwd", "cwd", "working directory of the workers", {}},
+      {"-n,--worker-count,--workerCount,--workers", "workerCount", "N", "number of workers (default: processors)", {}},
+      {"--restart-on-failure,--restartOnFailure", "restartOnFailure", "BOOL", "true|false (default true)", {}},
+      {"--restart-delay-ms,--restartDelayMs", "restartDelayMs", "MS", "delay before a restart (default 100)", {}},
+      {"--restarts-per-minute,--restartsPerMinute", "restartsPerMinute", "N", "crash-loop cap per worker (default 10)", {}},
+      {"--ready", "ready", "MODE", "auto|notify|started (default auto)", {}},
+      {"--ready-timeout-ms,--readyTimeoutMs", "readyTimeoutMs", "MS", "time to become ready (default 30000)", {}},
+      {"--ready-grace-ms,--readyGraceMs", "readyGraceMs", "MS", "auto: silent worker ready after (default 500)", {}},
+      {"--stop-signal,--stopSignal", "stopSignal", "SIGNAL", "signal asking a worker to stop (default SIGTERM)", {}},
+      {"--stop-timeout-ms,--stopTimeoutMs", "stopTimeoutMs", "MS", "time before SIGKILL (default 10000)", {}},
+      {"--cwd", "cwd", "DIR", "working directory of the workers", {}},
   };
-  for (auto& flag : flags) app.add_option(flag.names, flag.value, flag.help);
+  for (auto& flag : flags) app.add_option(flag.names, flag.value, flag.help)->type_name(flag.type);
   std::vector<std::string> listen;
   app.add_option("-l,--listen", listen,
                  "socket for the workers, repeatable: PORT, HOST:PORT, NAME=HOST:PORT, unix:PATH")
-      ->allow_extra_args(false);
+      ->allow_extra_args(false)
+      ->type_name("ADDRESS");
   std::vector<std::string> env;
   app.add_option("-e,--env", env, "extra environment for the workers, repeatable: NAME=value")
-      ->allow_extra_args(false);
+      ->allow_extra_args(false)
+      ->type_name("NAME=VALUE");
   bool silent = false;
   app.add_flag("--silent", silent, "do not relay the workers' output");
 

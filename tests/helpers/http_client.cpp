@@ -36,7 +36,60 @@ std::optional<HttpAnswer> http_get(const std::string& host, int port, const std:
   });
   io.run();
   if (!done) return std::nullopt;
-  return HttpAnswer{static_cast<int>(response.result_int()), response.body()};
+  return HttpAnswer{static_cast<int>(response.result_int()), response.body(), response.keep_alive()};
+}
+
+struct KeepAliveConnection::State {
+  asio::io_context io;
+  beast::tcp_stream stream{io};
+  beast::flat_buffer buffer;
+};
+
+KeepAliveConnection::KeepAliveConnection() : state_(std::make_unique<State>()) {}
+KeepAliveConnection::~KeepAliveConnection() = default;
+
+bool KeepAliveConnection::connect(const std::string& host, int port,
+                                  std::chrono::milliseconds timeout) {
+  bool done = false;
+  state_->stream.expires_after(timeout);
+  state_->stream.async_connect(
+      asio::ip::tcp::endpoint(asio::ip::make_address(host), static_cast<unsigned short>(port)),
+      [&](beast::error_code ec) { done = !ec; });
+  state_->io.restart();
+  state_->io.run();
+  return done;
+}
+
+std::optional<HttpAnswer> KeepAliveConnection::get(const std::string& target,
+                                                   std::chrono::milliseconds timeout) {
+  http::request<http::empty_body> request(http::verb::get, target, 11);
+  request.set(http::field::host, "localhost");
+  request.keep_alive(true);
+  http::response<http::string_body> response;
+  bool done = false;
+  state_->stream.expires_after(timeout);
+  http::async_write(state_->stream, request, [&](beast::error_code write_ec, std::size_t) {
+    if (write_ec) return;
+    http::async_read(state_->stream, state_->buffer, response,
+                     [&](beast::error_code read_ec, std::size_t) { done = !read_ec; });
+  });
+  state_->io.restart();
+  state_->io.run();
+  if (!done) return std::nullopt;
+  return HttpAnswer{static_cast<int>(response.result_int()), response.body(), response.keep_alive()};
+}
+
+bool KeepAliveConnection::closed_by_server(std::chrono::milliseconds timeout) {
+  bool closed = false;
+  char byte = 0;
+  state_->stream.expires_after(timeout);
+  state_->stream.async_read_some(asio::buffer(&byte, 1), [&](beast::error_code ec, std::size_t) {
+    closed = ec == asio::error::eof || ec == asio::error::connection_reset;
+    if (!closed) std::fprintf(stderr, "closed_by_server: %s\n", ec.message().c_str());
+  });
+  state_->io.restart();
+  state_->io.run();
+  return closed;
 }
 
 }  // namespace cservice::testing

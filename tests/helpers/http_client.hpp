@@ -2,6 +2,7 @@
 // A minimal HTTP/1.1 client for tests (Boost.Beast), with a hard time-out.
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -10,10 +11,29 @@ namespace cservice::testing {
 struct HttpAnswer {
   int status = 0;
   std::string body;
+  bool keep_alive = false;  // the server will keep the connection open
 };
 
 // GET http://host:port/target on a new connection. nullopt on any error or after `timeout`.
 std::optional<HttpAnswer> http_get(const std::string& host, int port, const std::string& target = "/",
                                    std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+// One keep-alive connection, for requests one after another on the same socket.
+class KeepAliveConnection {
+ public:
+  KeepAliveConnection();
+  ~KeepAliveConnection();
+  bool connect(const std::string& host, int port,
+               std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // GET on this connection. nullopt on any error (the server closed it) or after `timeout`.
+  std::optional<HttpAnswer> get(const std::string& target = "/",
+                                std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // True once the server has closed the connection (waits up to `timeout` for that).
+  bool closed_by_server(std::chrono::milliseconds timeout);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace cservice::testing
