@@ -14,7 +14,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -38,15 +37,19 @@ using asio::ip::tcp;
 
 namespace {
 
-using namespace asio::experimental::awaitable_operators;
-
-// A connection may wait this long for its next request.
+// A connection may wait this long for its next request to arrive whole.
 constexpr std::chrono::milliseconds kIdleTimeout{60'000};
-// Once a request has begun, all of it must arrive (and its answer leave) within this.
-constexpr auto kRequestTimeout = std::chrono::seconds(30);
+// An answer must be sent within this.
+constexpr auto kWriteTimeout = std::chrono::seconds(30);
 // While draining, a keep-alive connection with no request for this long is closed.
 constexpr std::chrono::milliseconds kDrainIdle{1000};
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// A connection waiting for its next request. `buffer` empty means no byte of it has arrived.
+struct Waiting {
+  beast::tcp_stream* stream;
+  const beast::flat_buffer* buffer;
+};
 
 struct Server {
   explicit Server(asio::io_context& io) : acceptor(io), drain_timer(io) {}
@@ -54,29 +57,21 @@ struct Server {
   asio::steady_timer drain_timer;
   std::string body;
   bool draining = false;
-  // Connections waiting for the first byte of their next request: the drain closes those
-  // still waiting after kDrainIdle. One with a request under way always gets its answer.
-  std::list<tcp::socket*> idle;
+  // The drain closes those still waiting, with nothing received, after kDrainIdle. One with a
+  // request under way always gets its answer.
+  std::list<Waiting> waiting;
 };
 
 asio::awaitable<void> serve_connection(Server& server, tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   for (;;) {
-    if (buffer.size() == 0) {  // nothing pipelined: wait for the next request to begin
-      asio::steady_timer idle_timer(stream.get_executor(),
-                                    server.draining ? kDrainIdle : kIdleTimeout);
-      const auto idle = server.idle.insert(server.idle.end(), &stream.socket());
-      const auto woke = co_await (stream.socket().async_wait(tcp::socket::wait_read, use_tuple) ||
-                                  idle_timer.async_wait(use_tuple));
-      server.idle.erase(idle);
-      if (woke.index() == 1) break;                  // idle too long
-      if (std::get<0>(std::get<0>(woke))) break;     // cancelled by the drain, or an error
-    }
     http::request<http::string_body> request;
-    stream.expires_after(kRequestTimeout);
+    stream.expires_after(server.draining ? kDrainIdle : kIdleTimeout);
+    const auto waiting = server.waiting.insert(server.waiting.end(), Waiting{&stream, &buffer});
     auto [read_error, read_bytes] = co_await http::async_read(stream, buffer, request, use_tuple);
-    if (read_error) break;  // closed by the client, timed out, or malformed: nothing to answer
+    server.waiting.erase(waiting);
+    if (read_error) break;  // closed by the client, timed out, cancelled by the drain, malformed
 
     http::response<http::string_body> response(http::status::ok, request.version());
     response.set(http::field::server, "cservice-hello");
@@ -84,6 +79,7 @@ asio::awaitable<void> serve_connection(Server& server, tcp::socket socket) {
     response.body() = server.body;
     response.keep_alive(request.keep_alive() && !server.draining);
     response.prepare_payload();
+    stream.expires_after(kWriteTimeout);
     auto [write_error, write_bytes] = co_await http::async_write(stream, response, use_tuple);
     if (write_error || !response.keep_alive()) break;
   }
@@ -104,7 +100,7 @@ asio::awaitable<void> accept_loop(Server& server) {
 }
 
 void start_drain(Server& server) {
-  std::fprintf(stderr, "hello_worker: draining %zu idle connection(s)\n", server.idle.size());
+  std::fprintf(stderr, "hello_worker: draining %zu idle connection(s)\n", server.waiting.size());
   server.draining = true;
   beast::error_code ignored;
   server.acceptor.close(ignored);  // only our copy: the master's socket keeps queuing
@@ -113,9 +109,8 @@ void start_drain(Server& server) {
   server.drain_timer.expires_after(kDrainIdle);
   server.drain_timer.async_wait([&server](const beast::error_code& ec) {
     if (ec) return;
-    for (tcp::socket* socket : server.idle) {
-      beast::error_code cancel_error;
-      socket->cancel(cancel_error);
+    for (const Waiting& w : server.waiting) {
+      if (w.buffer->size() == 0) w.stream->cancel();
     }
   });
 }
