@@ -1,7 +1,8 @@
 #pragma once
-// spawn(): the only fork() in the project. The child gets its own process group, a parent-death
-// signal, default signal dispositions and an empty mask, the given stdio, the passed sockets at
-// fd 3 and up, and nothing else; then it execs. An exec failure comes back here as an Error
+// spawn(): the only process creation in the project (clone with CLONE_VFORK, as posix_spawn
+// does). The child gets its own process group, a parent-death signal, default signal
+// dispositions and an empty mask, the given stdio, the passed sockets at fd 3 and up, and
+// nothing else; then it execs. An exec failure comes back here as an Error
 // (through a close-on-exec pipe), never later as exit status 127.
 
 #include "base/error.hpp"
