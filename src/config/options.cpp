@@ -1,6 +1,7 @@
 #include "config/options.hpp"
 
 #include "os/signals.hpp"
+#include "os/spawn.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -16,7 +17,6 @@ using nlohmann::json;
 
 constexpr std::int64_t kMaxWorkers = 1024;
 constexpr std::int64_t kMaxMs = 24LL * 3600 * 1000;
-constexpr std::size_t kMaxListen = 64;  // what os::spawn passes at most
 
 Error bad(std::string_view key, std::string_view why, const json& value) {
   return make_error(errc::bad_config,
@@ -224,8 +224,8 @@ Result<Options> from_json(const json& config, const std::string& base_dir) {
     if (!list.is_array() || list.empty()) {
       return bad("listen", "must be an address or an array of addresses", config["listen"]);
     }
-    if (list.size() > kMaxListen) {
-      return bad("listen", fmt::format("at most {} addresses", kMaxListen), list.size());
+    if (list.size() > os::kMaxPassedFds) {
+      return bad("listen", fmt::format("at most {} addresses", os::kMaxPassedFds), list.size());
     }
     for (const auto& item : list) {
       if (!item.is_string()) return bad("listen", "each address must be a string", item);

@@ -86,8 +86,8 @@ CSERVICE_CHILD_CODE [[noreturn]] void run_child(const SpawnSpec& spec, char* con
   const int in = lift(spec.stdin_fd >= 0 ? spec.stdin_fd : devnull, high, errfd);
   const int out = lift(spec.stdout_fd >= 0 ? spec.stdout_fd : devnull, high, errfd);
   const int err = lift(spec.stderr_fd >= 0 ? spec.stderr_fd : devnull, high, errfd);
-  int sources[64];
-  if (count > 64) child_fail(errfd, 0);
+  int sources[kMaxPassedFds];
+  if (count > static_cast<int>(kMaxPassedFds)) child_fail(errfd, 0);
   for (int i = 0; i < count; ++i) {
     sources[i] = lift(spec.passed_fds[static_cast<std::size_t>(i)], high, errfd);
   }

@@ -13,12 +13,15 @@
 
 namespace cservice::os {
 
+// The most descriptors a child can be passed (fd 3 up to 3 + kMaxPassedFds - 1).
+inline constexpr std::size_t kMaxPassedFds = 64;
+
 struct SpawnSpec {
   std::string program;                 // path of the executable, as given to execve
   std::vector<std::string> args;       // argv[1...]; argv[0] is `program`
   std::vector<std::string> env;        // the whole environment, "KEY=value"
   std::string cwd;                     // empty: the master's
-  std::vector<int> passed_fds;         // borrowed; become fd 3, 4, ... in the child
+  std::vector<int> passed_fds;         // borrowed; become fd 3, 4, ...; kMaxPassedFds at most
   bool set_listen_pid = false;         // add LISTEN_PID=<the child's pid> to env
   int stdin_fd = -1;                   // borrowed; -1 means /dev/null
   int stdout_fd = -1;
