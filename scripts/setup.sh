@@ -3,7 +3,7 @@
 # Run as root (or with sudo available). Safe to run again.
 set -eu
 packages="build-essential cmake ninja-build pkg-config git
-  libboost1.81-dev nlohmann-json3-dev libcli11-dev libfmt-dev
+  libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 curl wrk"
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

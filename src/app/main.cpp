@@ -1,47 +1,22 @@
-// cservice: the command-line entry point. Today one mode, serve: parse and validate options,
-// bind the listening sockets, then hand everything to the runtime. Startup failures are one
-// clear line and exit status 2, before any worker starts.
+// cservice: the command-line entry point. The first argument decides the mode, as in the
+// original: an existing file (or a path, or a .json name) is a program or service file to
+// serve; anything else is a command line to send to the running service (remote mode).
+// Startup failures are one clear line and exit status 2, before any worker starts.
 
+#include "app/modes.hpp"
 #include "app/version.hpp"
 #include "base/log.hpp"
-#include "config/flags.hpp"
-#include "config/options.hpp"
-#include "os/listen_socket.hpp"
-#include "runtime/runtime.hpp"
 
 #include <cstdio>
 #include <exception>
+#include <sys/stat.h>
 
 namespace {
 
-constexpr int kExitRuntimeFailure = 1;
-constexpr int kExitUsage = 2;
-
-int serve(const cservice::config::Options& options) {
-  using namespace cservice;
-  std::vector<os::ListenSocket> sockets;
-  for (const auto& endpoint : options.listen) {
-    auto socket = os::ListenSocket::open(endpoint);
-    if (!socket) {
-      log::error("{}", socket.error().message);
-      return kExitUsage;
-    }
-    sockets.push_back(std::move(*socket));
-  }
-  for (const auto& socket : sockets) {
-    log::info("listening on {} (name {})", socket.address(), socket.endpoint().name);
-  }
-  auto runtime = runtime::Runtime::create(options, std::move(sockets));
-  if (!runtime) {
-    log::error("{}", runtime.error().message);
-    return kExitRuntimeFailure;
-  }
-  (*runtime)->events().subscribe([](const supervisor::Event& event) {
-    log::info("event {} {}", event.name, event.data.dump());
-  });
-  log::info("cservice {} starting {} worker(s) of {}", app::kVersion,
-            options.policy.worker_count, options.program);
-  return (*runtime)->run();
+bool names_a_program(const std::string& target) {
+  struct stat st {};
+  return ::stat(target.c_str(), &st) == 0 || target.find('/') != std::string::npos ||
+         target.ends_with(".json");
 }
 
 }  // namespace
@@ -52,26 +27,29 @@ int main(int argc, char** argv) {
     auto command_line = config::parse_command_line(argc, argv);
     if (!command_line) {
       log::error("{} (see cservice --help)", command_line.error().message);
-      return kExitUsage;
+      return app::kExitUsage;
     }
     switch (command_line->action) {
       case config::CommandLine::Action::Help:
         std::fputs(command_line->help.c_str(), stdout);
-        return 0;
+        return app::kExitOk;
       case config::CommandLine::Action::Version:
         std::printf("cservice %s\n", app::kVersion);
-        return 0;
+        return app::kExitOk;
+      case config::CommandLine::Action::Remote:
+        return app::remote(*command_line);
       case config::CommandLine::Action::Serve:
         break;
     }
+    if (!names_a_program(command_line->target)) return app::remote(*command_line);
     auto options = config::load(*command_line);
     if (!options) {
       log::error("{}", options.error().message);
-      return kExitUsage;
+      return app::kExitUsage;
     }
-    return serve(*options);
+    return app::serve(*options);
   } catch (const std::exception& e) {
     log::error("{}", e.what());
-    return kExitRuntimeFailure;
+    return app::kExitFailure;
   }
 }

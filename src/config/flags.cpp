@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <sys/stat.h>
 
@@ -77,6 +78,10 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
       {"--stop-signal,--stopSignal", "stopSignal", "SIGNAL", "signal asking a worker to stop (default SIGTERM)", {}},
       {"--stop-timeout-ms,--stopTimeoutMs", "stopTimeoutMs", "MS", "time before SIGKILL (default 10000)", {}},
       {"--cwd", "cwd", "DIR", "working directory of the workers", {}},
+      {"-k,--access-key,--accessKey", "accessKey", "KEY", "key of the REST API and CLI (starts the API)", {}},
+      {"--host", "host", "HOST", "host of the REST API (default localhost)", {}},
+      {"-p,--port", "port", "PORT", "port of the REST API (default 11987)", {}},
+      {"--allow-http-get,--allowHttpGet", "allowHttpGet", "BOOL", "accept GET on the REST API (default false)", {}},
   };
   for (auto& flag : flags) app.add_option(flag.names, flag.value, flag.help)->type_name(flag.type);
   std::vector<std::string> listen;
@@ -90,6 +95,15 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
       ->type_name("NAME=VALUE");
   bool silent = false;
   app.add_flag("--silent", silent, "do not relay the workers' output");
+  std::vector<std::string> local_networks;
+  app.add_option("--local-network", local_networks,
+                 "repeatable: peers in this network count as local (replaces loopback; 'none': "
+                 "no peer is local)")
+      ->allow_extra_args(false)
+      ->type_name("CIDR");
+  app.add_flag("--json", out.json, "remote mode: print the raw JSON answer");
+  std::string run;
+  app.add_option("--run", run, "send this command line to the running service")->type_name("LINE");
 
   out.help = app.help();
   try {
@@ -105,19 +119,24 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
     out.action = CommandLine::Action::Version;
     return out;
   }
+  if (!run.empty()) {
+    if (!out.target.empty()) {
+      return make_error(errc::bad_config, "--run takes the command line; give no program with it");
+    }
+    out.action = CommandLine::Action::Remote;
+    out.target = run;
+  }
   if (out.target.empty()) {
     return make_error(errc::bad_config,
                       "no program given: cservice [options] <program|service.json> [-- args...]");
   }
 
   out.options = json::object();
+  // Keys whose values are text whatever they look like (an access key "1e5" stays "1e5").
+  const std::set<std::string_view> text_keys = {"cwd", "ready", "stopSignal", "accessKey", "host"};
   for (const auto& flag : flags) {
-    if (flag.value) out.options[flag.key] = typed(*flag.value);
-  }
-  for (const char* text_key : {"cwd", "ready", "stopSignal"}) {
-    if (out.options.contains(text_key) && !out.options[text_key].is_string()) {
-      out.options[text_key] = out.options[text_key].dump();
-    }
+    if (!flag.value) continue;
+    out.options[flag.key] = text_keys.contains(flag.key) ? json(*flag.value) : typed(*flag.value);
   }
   if (!listen.empty()) out.options["listen"] = listen;
   if (!env.empty()) {
@@ -133,6 +152,12 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
     out.options["env"] = object;
   }
   if (silent) out.options["silent"] = true;
+  if (!local_networks.empty()) {
+    out.options["localNetworks"] = nlohmann::json::array();
+    for (const auto& network : local_networks) {
+      if (network != "none") out.options["localNetworks"].push_back(network);
+    }
+  }
   if (!args.empty()) out.options["args"] = args;
   return out;
 }

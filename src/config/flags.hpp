@@ -12,11 +12,12 @@
 namespace cservice::config {
 
 struct CommandLine {
-  enum class Action { Serve, Help, Version };
+  enum class Action { Serve, Remote, Help, Version };
   Action action = Action::Serve;
-  std::string target;       // the program, or a .json service file
+  std::string target;       // the program, a .json service file, or (Remote) a command line
   nlohmann::json options;   // from flags (and `args` after --)
   std::string help;         // the text for --help
+  bool json = false;        // remote mode: print the raw JSON answer
 };
 
 // Parses argv. Errors name the bad flag. Does not touch the file system.

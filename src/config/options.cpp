@@ -122,7 +122,86 @@ Result<std::string> resolve_program(const std::string& program, const std::strin
                     fmt::format("program {}: not found (not a file here, nor in PATH)", program));
 }
 
+Result<control::AccessKey> access_key(const json& item) {
+  if (item.is_string() && !item.get<std::string>().empty()) {
+    return control::AccessKey{item.get<std::string>(), std::nullopt};
+  }
+  if (item.is_object() && item.contains("key") && item["key"].is_string() &&
+      !item["key"].get<std::string>().empty()) {
+    control::AccessKey key{item["key"].get<std::string>(), std::nullopt};
+    for (const auto& [name, value] : item.items()) {
+      if (name != "key" && name != "commands") {
+        return make_error(errc::bad_config, fmt::format("bad option accessKey: unknown field '{}'", name));
+      }
+    }
+    if (item.contains("commands")) {
+      const json& commands = item["commands"];
+      if (!commands.is_array() || std::any_of(commands.begin(), commands.end(),
+                                              [](const json& c) { return !c.is_string(); })) {
+        return make_error(errc::bad_config, "bad option accessKey: commands must be an array of names");
+      }
+      key.commands.emplace();
+      for (const auto& c : commands) key.commands->insert(c.get<std::string>());
+    }
+    return key;
+  }
+  // Never echo what might be a key.
+  return make_error(errc::bad_config,
+                    "bad option accessKey: each key must be a non-empty string or {\"key\": ..., \"commands\": [...]}");
+}
+
 }  // namespace
+
+Result<ControlSettings> control_from_json(const json& config) {
+  ControlSettings c;
+  if (config.contains("accessKey")) {
+    json keys = config["accessKey"];
+    if (!keys.is_array()) keys = json::array({keys});
+    for (const auto& item : keys) {
+      auto key = access_key(item);
+      if (!key) return key.error();
+      c.keys.push_back(std::move(*key));
+    }
+  }
+  if (config.contains("host")) {
+    auto host = string(config, "host");
+    if (!host) return host.error();
+    c.host = *host;
+  }
+  if (config.contains("port")) {
+    auto port = integer(config, "port", 0, 65535);
+    if (!port) return port.error();
+    c.port = static_cast<std::uint16_t>(*port);
+  }
+  if (config.contains("allowHttpGet")) {
+    auto get = boolean(config, "allowHttpGet");
+    if (!get) return get.error();
+    c.allow_http_get = *get;
+  }
+  if (config.contains("control")) {
+    const json& levels = config["control"];
+    if (!levels.is_object()) return bad("control", "must be an object of command: level", levels);
+    for (const auto& [command, level] : levels.items()) {
+      const auto parsed = level.is_string() ? commands::parse_trust_level(level.get<std::string>())
+                                            : std::nullopt;
+      if (!parsed) {
+        return bad("control", fmt::format("level of '{}' must be remote, local, inproc or disabled", command), level);
+      }
+      c.levels[command] = *parsed;
+    }
+  }
+  if (config.contains("localNetworks")) {
+    const json& networks = config["localNetworks"];
+    if (!networks.is_array()) return bad("localNetworks", "must be an array of networks", networks);
+    c.local_networks.clear();
+    for (const auto& item : networks) {
+      auto network = item.is_string() ? control::Network::parse(item.get<std::string>()) : std::nullopt;
+      if (!network) return bad("localNetworks", "each must be an address or ADDRESS/PREFIX", item);
+      c.local_networks.push_back(*network);
+    }
+  }
+  return c;
+}
 
 const std::vector<KeyInfo>& known_keys() {
   static const std::vector<KeyInfo> keys = {
@@ -142,6 +221,12 @@ const std::vector<KeyInfo>& known_keys() {
       {"cwd", "working directory of the workers"},
       {"env", "extra environment for the workers (object of strings)"},
       {"silent", "do not relay the workers' output (default false)"},
+      {"accessKey", "key(s) for the REST API and CLI: a string, or an array of strings or {\"key\", \"commands\"}"},
+      {"host", "host of the REST API (default localhost)"},
+      {"port", "port of the REST API (default 11987)"},
+      {"allowHttpGet", "accept GET as well as POST on the REST API (default false)"},
+      {"control", "access level per command: {\"exit\": \"inproc\", ...} (remote, local, inproc, disabled)"},
+      {"localNetworks", "networks whose peers count as local (default loopback; [] makes loopback remote)"},
   };
   return keys;
 }
@@ -290,6 +375,10 @@ Result<Options> from_json(const json& config, const std::string& base_dir) {
     if (!b) return b.error();
     o.silent = *b;
   }
+
+  auto control = control_from_json(config);
+  if (!control) return control.error();
+  o.control = std::move(*control);
 
   // Relative to the workers' cwd if one is given, as the workers would see it.
   auto resolved = resolve_program(*program, o.cwd.empty() ? base_dir : o.cwd);

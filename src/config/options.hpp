@@ -4,6 +4,8 @@
 // one validator, from_json(), turns it into Options or names the bad key or value.
 
 #include "base/error.hpp"
+#include "commands/trust_level.hpp"
+#include "control/access.hpp"
 #include "os/listen_socket.hpp"
 #include "supervisor/policy.hpp"
 
@@ -15,6 +17,16 @@
 
 namespace cservice::config {
 
+// The control plane: REST API on host:port, started when an access key is configured.
+struct ControlSettings {
+  std::vector<control::AccessKey> keys;
+  std::string host = "localhost";
+  std::uint16_t port = 11987;
+  bool allow_http_get = false;
+  std::map<std::string, commands::TrustLevel> levels;  // per-command overrides (`control`)
+  std::vector<control::Network> local_networks = control::loopback_networks();
+};
+
 struct Options {
   std::string program;             // resolved: an existing executable file
   std::vector<std::string> args;   // its arguments
@@ -24,6 +36,7 @@ struct Options {
   std::string cwd;                 // workers' working directory; empty: the master's
   std::map<std::string, std::string> env;  // added to the inherited environment
   bool silent = false;             // do not relay workers' output
+  ControlSettings control;
 };
 
 // Every key from_json() accepts, with a one-line description (for --help and suggestions).
@@ -37,6 +50,9 @@ const std::vector<KeyInfo>& known_keys();
 // `base_dir` (the config file's directory; empty for the current directory, as for flags).
 // The program is returned as an absolute path.
 Result<Options> from_json(const nlohmann::json& config, const std::string& base_dir);
+
+// The control-plane keys of `config` alone (for remote mode, which needs no program).
+Result<ControlSettings> control_from_json(const nlohmann::json& config);
 
 // Number of processors this process may run on (the default workerCount).
 std::uint32_t default_worker_count();

@@ -30,6 +30,8 @@ class Runtime {
   ~Runtime();
 
   supervisor::EventBus& events() { return events_; }
+  supervisor::Supervisor& supervisor() { return *supervisor_; }
+  const Clock& clock() const { return clock_; }
   boost::asio::io_context& io() { return io_; }
 
   // Starts the workers and runs the loop until every worker has stopped after a stop signal.

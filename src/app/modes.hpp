@@ -1,0 +1,19 @@
+#pragma once
+// The modes of the cservice command. main.cpp picks one from the command line.
+
+#include "config/flags.hpp"
+#include "config/options.hpp"
+
+namespace cservice::app {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // a runtime failure; in remote mode, a refused command
+inline constexpr int kExitUsage = 2;
+
+// Serve: run the workers (and the REST API when an access key is set) until stopped.
+int serve(const config::Options& options);
+
+// Remote: send one command line to the service on host:port and print its answer.
+int remote(const config::CommandLine& command_line);
+
+}  // namespace cservice::app

@@ -1,0 +1,41 @@
+// Remote mode: `cservice "restart all" --access-key K [--host H --port P] [--json]` sends one
+// command line to the running service and prints the answer: readable by default, the raw JSON
+// with --json. Exit status 0 when the command succeeded, 1 when it was refused or failed.
+
+#include "app/modes.hpp"
+#include "base/log.hpp"
+#include "control/http_client.hpp"
+
+#include <cstdio>
+
+namespace cservice::app {
+
+int remote(const config::CommandLine& command_line) {
+  auto settings = config::control_from_json(command_line.options);
+  if (!settings) {
+    log::error("{}", settings.error().message);
+    return kExitUsage;
+  }
+  const std::string key = settings->keys.empty() ? std::string() : settings->keys.front().secret;
+  auto answer = control::send_command(settings->host, settings->port, key, command_line.target,
+                                      std::chrono::minutes(10));
+  if (!answer) {
+    log::error("{}", answer.error().message);
+    return kExitFailure;
+  }
+  if (answer->status != 200) {
+    std::string text = answer->body;
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    log::error("{} ({})", text, answer->status);
+    return kExitFailure;
+  }
+  if (command_line.json) {
+    std::fputs(answer->body.c_str(), stdout);
+    return kExitOk;
+  }
+  const auto parsed = nlohmann::json::parse(answer->body, nullptr, /*allow_exceptions=*/false);
+  std::puts(parsed.is_discarded() ? answer->body.c_str() : parsed.dump(2).c_str());
+  return kExitOk;
+}
+
+}  // namespace cservice::app

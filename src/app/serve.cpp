@@ -1,0 +1,92 @@
+// Serve mode: bind the listening sockets, start the runtime and, with an access key, the REST
+// API on the same loop.
+
+#include "app/modes.hpp"
+#include "app/version.hpp"
+#include "base/log.hpp"
+#include "commands/registry.hpp"
+#include "control/control_plane.hpp"
+#include "control/http_server.hpp"
+#include "runtime/runtime.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+namespace cservice::app {
+namespace {
+
+// RSS and CPU time of a process, from /proc/<pid>/stat.
+std::optional<commands::ProcessStats> read_process_stats(Pid pid) {
+  std::ifstream file("/proc/" + std::to_string(to_int(pid)) + "/stat");
+  std::string text;
+  if (!std::getline(file, text)) return std::nullopt;
+  // Fields after the command name, which may itself hold spaces and parentheses.
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream fields(text.substr(close + 2));
+  std::vector<std::string> values;
+  for (std::string field; fields >> field;) values.push_back(field);
+  // utime and stime are fields 14 and 15, rss 24 (1-based in proc(5); here 3 fewer).
+  if (values.size() < 22) return std::nullopt;
+  const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const double cpu = (std::stod(values[11]) + std::stod(values[12])) / ticks;
+  const auto pages = std::stoull(values[21]);
+  return commands::ProcessStats{pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)), cpu};
+}
+
+}  // namespace
+
+int serve(const config::Options& options) {
+  std::vector<os::ListenSocket> sockets;
+  for (const auto& endpoint : options.listen) {
+    auto socket = os::ListenSocket::open(endpoint);
+    if (!socket) {
+      log::error("{}", socket.error().message);
+      return kExitUsage;
+    }
+    sockets.push_back(std::move(*socket));
+  }
+  for (const auto& socket : sockets) {
+    log::info("listening on {} (name {})", socket.address(), socket.endpoint().name);
+  }
+  auto runtime = runtime::Runtime::create(options, std::move(sockets));
+  if (!runtime) {
+    log::error("{}", runtime.error().message);
+    return kExitFailure;
+  }
+  (*runtime)->events().subscribe([](const supervisor::Event& event) {
+    log::info("event {} {}", event.name, event.data.dump());
+  });
+
+  commands::Registry registry;
+  commands::add_builtins(registry);
+  for (const auto& [name, level] : options.control.levels) registry.override_level(name, level);
+  commands::Context context{(*runtime)->supervisor(), (*runtime)->clock(), (*runtime)->clock().now(),
+                            kVersion, options.program, read_process_stats};
+  control::ControlPlane control_plane(
+      registry, context, control::AccessPolicy(options.control.keys, options.control.local_networks),
+      options.control.allow_http_get);
+  std::unique_ptr<control::HttpServer> http;
+  if (!options.control.keys.empty()) {
+    auto server = control::HttpServer::open(
+        (*runtime)->io(), options.control.host, options.control.port, {},
+        [&control_plane](control::HttpRequest request, control::HttpServer::Respond respond) {
+          control_plane.on_http(std::move(request), std::move(respond));
+        });
+    if (!server) {
+      log::error("{}", server.error().message);
+      return kExitUsage;
+    }
+    http = std::move(*server);
+    log::info("control: REST API on http://{}/cli", http->address());
+  }
+
+  log::info("cservice {} starting {} worker(s) of {}", kVersion, options.policy.worker_count,
+            options.program);
+  const int status = (*runtime)->run();
+  http.reset();
+  return status;
+}
+
+}  // namespace cservice::app

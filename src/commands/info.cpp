@@ -1,0 +1,33 @@
+#include "commands/registry.hpp"
+#include "supervisor/supervisor.hpp"
+
+#include <unistd.h>
+
+namespace cservice::commands {
+
+Command info_command() {
+  return {
+      "info",
+      "info",
+      "Totals: the master's pid and uptime, the program, workers by state, restarts so far.",
+      TrustLevel::Remote,
+      [](Context& context, const Registry&, const std::vector<nlohmann::json>&, Reply reply) {
+        nlohmann::json states = nlohmann::json::object();
+        std::uint64_t restarts = 0;
+        const auto workers = context.supervisor.workers();
+        for (const auto& w : workers) {
+          states[supervisor::to_string(w.state)] = states.value(supervisor::to_string(w.state), 0) + 1;
+          restarts += w.restarts;
+        }
+        reply.ok({{"pid", ::getpid()},
+                  {"version", context.version},
+                  {"program", context.program},
+                  {"uptimeMs", milliseconds_between(context.started_at, context.clock.now())},
+                  {"workerCount", workers.size()},
+                  {"workersByState", states},
+                  {"restarts", restarts}});
+      },
+  };
+}
+
+}  // namespace cservice::commands

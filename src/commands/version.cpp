@@ -1,0 +1,17 @@
+#include "commands/registry.hpp"
+
+namespace cservice::commands {
+
+Command version_command() {
+  return {
+      "version",
+      "version",
+      "The version of cservice.",
+      TrustLevel::Remote,
+      [](Context& context, const Registry&, const std::vector<nlohmann::json>&, Reply reply) {
+        reply.ok({{"version", context.version}});
+      },
+  };
+}
+
+}  // namespace cservice::commands

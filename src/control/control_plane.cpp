@@ -1,0 +1,114 @@
+#include "control/control_plane.hpp"
+
+#include "base/log.hpp"
+#include "control/command_line.hpp"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+#include <fmt/format.h>
+
+namespace cservice::control {
+
+namespace {
+
+unsigned status_of(const Error& error) {
+  if (error.code == make_error_code(errc::not_found)) return 404;
+  return 400;
+}
+
+HttpResponse to_http(const Outcome& outcome) {
+  if (outcome.status == 200) return {200, "application/json", outcome.result.dump() + "\n"};
+  return {outcome.status, "text/plain; charset=utf-8", outcome.error + "\n"};
+}
+
+}  // namespace
+
+std::string mask_key(std::string_view target) {
+  auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed) return "(unparsable target)";
+  boost::urls::url url(*parsed);
+  auto params = url.params();
+  if (auto it = params.find("accessKey"); it != params.end()) params.set(it, "***");
+  return std::string(url.buffer());
+}
+
+ControlPlane::ControlPlane(commands::Registry& registry, commands::Context& context,
+                           AccessPolicy access, bool allow_http_get)
+    : registry_(registry),
+      context_(context),
+      access_(std::move(access)),
+      allow_http_get_(allow_http_get) {}
+
+void ControlPlane::run(std::string_view text, std::string_view key, TrustLevel caller,
+                       std::function<void(Outcome)> done) {
+  auto line = parse_command_line(text);
+  if (!line) {
+    // Before the key check only for the console, which holds no key; others learn nothing
+    // about the service before their key is accepted.
+    if (caller == TrustLevel::Inproc || access_.match_key(key)) {
+      done({400, {}, line.error().message});
+    } else {
+      done({401, {}, describe(Decision::BadKey)});
+    }
+    return;
+  }
+  const commands::Command* command = registry_.find(line->name);
+  const TrustLevel required = registry_.required_level(line->name);
+  const Decision decision = access_.decide(key, caller, line->name, required);
+  if (decision == Decision::BadKey) {
+    done({401, {}, describe(decision)});
+    return;
+  }
+  if (command == nullptr) {
+    done({404, {}, fmt::format("unknown command '{}' (try help)", line->name)});
+    return;
+  }
+  if (decision != Decision::Allowed) {
+    done({401, {}, fmt::format("{}: '{}' requires {}, caller is {}", describe(decision),
+                               line->name, to_string(required), to_string(caller))});
+    return;
+  }
+  command->run(context_, registry_, line->args,
+               commands::Reply([done = std::move(done)](Result<nlohmann::json> result) {
+                 if (result) {
+                   done({200, std::move(*result), {}});
+                 } else {
+                   done({status_of(result.error()), {}, result.error().message});
+                 }
+               }));
+}
+
+void ControlPlane::on_http(HttpRequest request, HttpServer::Respond respond) {
+  const std::string logged = fmt::format("control: {} {} {}", request.peer.to_string(),
+                                         request.method, mask_key(request.target));
+  auto answer = [respond = std::move(respond), logged](const Outcome& outcome) {
+    log::info("{} -> {}", logged, outcome.status);
+    respond(to_http(outcome));
+  };
+  auto parsed = boost::urls::parse_origin_form(request.target);
+  if (!parsed) {
+    answer({400, {}, "malformed request target"});
+    return;
+  }
+  if (parsed->path() != "/cli") {
+    answer({404, {}, fmt::format("unknown path '{}': use POST /cli?cmd=...", std::string(parsed->path()))});
+    return;
+  }
+  if (request.method != "POST" && !(request.method == "GET" && allow_http_get_)) {
+    answer({405, {}, request.method == "GET" ? "GET is not allowed (allowHttpGet is off): use POST"
+                                             : "use POST"});
+    return;
+  }
+  const auto params = parsed->params();
+  std::string key;
+  if (request.authorization.starts_with("Bearer ")) key = request.authorization.substr(7);
+  if (auto it = params.find("accessKey"); it != params.end() && key.empty()) key = (*it).value;
+  const auto cmd = params.find("cmd");
+  if (cmd == params.end()) {
+    answer({400, {}, "missing cmd: POST /cli?cmd=<command line>"});
+    return;
+  }
+  run((*cmd).value, key, access_.peer_level(request.peer), std::move(answer));
+}
+
+}  // namespace cservice::control

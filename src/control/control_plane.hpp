@@ -1,0 +1,47 @@
+#pragma once
+// ControlPlane runs command lines for callers: it checks the key and the trust level, parses
+// the line, finds the command and runs it, and turns the outcome into an answer. The HTTP
+// endpoint (the original's `POST /cli?cmd=<line>&accessKey=<key>`) and the console both come
+// through here, so they behave the same. Loop thread only.
+
+#include "commands/command.hpp"
+#include "commands/registry.hpp"
+#include "control/access.hpp"
+#include "control/http_server.hpp"
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace cservice::control {
+
+// The answer to one command line.
+struct Outcome {
+  unsigned status = 200;  // HTTP status: 200, 400, 401, 404, 405
+  nlohmann::json result;  // with 200
+  std::string error;      // otherwise
+};
+
+class ControlPlane {
+ public:
+  ControlPlane(commands::Registry& registry, commands::Context& context, AccessPolicy access,
+               bool allow_http_get);
+
+  // Runs `line` for a caller at `caller` level presenting `key`; `done` gets the outcome.
+  void run(std::string_view line, std::string_view key, TrustLevel caller,
+           std::function<void(Outcome)> done);
+
+  // The HTTP endpoint. Logs one line per request, with the key masked.
+  void on_http(HttpRequest request, HttpServer::Respond respond);
+
+ private:
+  commands::Registry& registry_;
+  commands::Context& context_;
+  AccessPolicy access_;
+  bool allow_http_get_;
+};
+
+// `target` with the value of accessKey replaced by "***", for logs.
+std::string mask_key(std::string_view target);
+
+}  // namespace cservice::control

@@ -1,0 +1,69 @@
+#include "control/http_client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/url.hpp>
+#include <fmt/format.h>
+
+namespace cservice::control {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+Result<ClientAnswer> send_command(const std::string& host, std::uint16_t port,
+                                  const std::string& key, const std::string& line,
+                                  std::chrono::milliseconds timeout) {
+  boost::urls::url target;
+  target.set_path("/cli");
+  target.params().append({"cmd", line});
+
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  http::request<http::empty_body> request(http::verb::post, target.buffer(), 11);
+  request.set(http::field::host, host);
+  if (!key.empty()) request.set(http::field::authorization, "Bearer " + key);
+  request.keep_alive(false);
+  request.prepare_payload();
+  http::response<http::string_body> response;
+  beast::flat_buffer buffer;
+  beast::error_code failure;
+  const std::string where = fmt::format("{}:{}", host, port);
+
+  asio::ip::tcp::resolver resolver(io);
+  stream.expires_after(timeout);
+  resolver.async_resolve(host, std::to_string(port), [&](beast::error_code ec, auto results) {
+    if (ec) {
+      failure = ec;
+      return;
+    }
+    stream.async_connect(results, [&](beast::error_code connect_ec, const auto&) {
+      if (connect_ec) {
+        failure = connect_ec;
+        return;
+      }
+      http::async_write(stream, request, [&](beast::error_code write_ec, std::size_t) {
+        if (write_ec) {
+          failure = write_ec;
+          return;
+        }
+        http::async_read(stream, buffer, response,
+                         [&](beast::error_code read_ec, std::size_t) { failure = read_ec; });
+      });
+    });
+  });
+  io.run();
+  if (failure) {
+    if (failure == asio::error::connection_refused) {
+      return make_error(errc::not_found,
+                        fmt::format("no service answers on {} (connection refused)", where));
+    }
+    return make_error(errc::timed_out, fmt::format("control {}: {}", where, failure.message()));
+  }
+  return ClientAnswer{response.result_int(), response.body()};
+}
+
+}  // namespace cservice::control
