@@ -14,11 +14,19 @@ namespace http = beast::http;
 
 std::optional<HttpAnswer> http_get(const std::string& host, int port, const std::string& target,
                                    std::chrono::milliseconds timeout) {
+  return http_request("GET", host, port, target, {}, timeout);
+}
+
+std::optional<HttpAnswer> http_request(const std::string& method, const std::string& host, int port,
+                                       const std::string& target, const std::string& authorization,
+                                       std::chrono::milliseconds timeout) {
   asio::io_context io;
   beast::tcp_stream stream(io);
-  http::request<http::empty_body> request(http::verb::get, target, 11);
+  http::request<http::empty_body> request(http::string_to_verb(method), target, 11);
   request.set(http::field::host, host);
+  if (!authorization.empty()) request.set(http::field::authorization, authorization);
   request.keep_alive(false);
+  request.prepare_payload();
   http::response<http::string_body> response;
   beast::flat_buffer buffer;
   bool done = false;

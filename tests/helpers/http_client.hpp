@@ -14,6 +14,13 @@ struct HttpAnswer {
   bool keep_alive = false;  // the server will keep the connection open
 };
 
+// `method` http://host:port/target on a new connection, with an Authorization header if
+// `authorization` is not empty. nullopt on any error or after `timeout`.
+std::optional<HttpAnswer> http_request(const std::string& method, const std::string& host, int port,
+                                       const std::string& target,
+                                       const std::string& authorization = {},
+                                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
 // GET http://host:port/target on a new connection. nullopt on any error or after `timeout`.
 std::optional<HttpAnswer> http_get(const std::string& host, int port, const std::string& target = "/",
                                    std::chrono::milliseconds timeout = std::chrono::seconds(5));
