@@ -1,6 +1,7 @@
 // hello_worker: a small HTTP server that answers "hello from pid N" — the example worker for
 // cservice, and the worker our zero-downtime tests and benchmarks load.
 //
+// Options: --port P (standalone), --body TEXT (answers "TEXT from pid N"; default "hello").
 // Under cservice it serves on the listening socket the master passes (LISTEN_FDS) and says
 // READY=1 once it accepts. Standalone it binds --port itself (for comparing with and without
 // the supervisor). On SIGTERM it drains: it closes its listener at once (the master's copy keeps
@@ -119,13 +120,14 @@ void start_drain(Server& server) {
 
 int main(int argc, char** argv) {
   int port = 8080;
+  std::string greeting = "hello";
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::string_view(argv[i]) == "--port") port = std::atoi(argv[i + 1]);
+    if (std::string_view(argv[i]) == "--body") greeting = argv[i + 1];
   }
   asio::io_context io;
   Server server(io);
-  server.body = "hello from pid " + std::to_string(::getpid()) + "\n";
-  if (const char* body = std::getenv("HELLO_BODY")) server.body = std::string(body) + "\n";
+  server.body = greeting + " from pid " + std::to_string(::getpid()) + "\n";
 
   beast::error_code error;
   const int inherited = cservice::listen_fd();

@@ -9,6 +9,8 @@
 #include "control/http_server.hpp"
 #include "runtime/runtime.hpp"
 
+#include <boost/asio/post.hpp>
+
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
@@ -62,8 +64,16 @@ int serve(const config::Options& options) {
   commands::Registry registry;
   commands::add_builtins(registry);
   for (const auto& [name, level] : options.control.levels) registry.override_level(name, level);
-  commands::Context context{(*runtime)->supervisor(), (*runtime)->clock(), (*runtime)->clock().now(),
-                            kVersion, options.program, read_process_stats};
+  runtime::Runtime& rt = **runtime;
+  commands::Context context{rt.supervisor(), rt.clock(), rt.clock().now(), kVersion,
+                            options.program, read_process_stats,
+                            [&rt](bool force) {
+                              // After the answer already queued on the loop has been written.
+                              boost::asio::post(rt.io(), [&rt, force] {
+                                rt.shutdown(force ? supervisor::StopMode::Kill
+                                                  : supervisor::StopMode::Graceful);
+                              });
+                            }};
   control::ControlPlane control_plane(
       registry, context, control::AccessPolicy(options.control.keys, options.control.local_networks),
       options.control.allow_http_get);

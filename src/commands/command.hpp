@@ -54,6 +54,8 @@ struct Context {
   std::string version;
   std::string program;
   std::function<std::optional<ProcessStats>(Pid)> process_stats;
+  // Stops every worker, then the master exits; `force` kills them at once.
+  std::function<void(bool force)> shutdown_service;
 };
 
 class Registry;

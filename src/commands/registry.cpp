@@ -3,6 +3,9 @@
 #include "base/check.hpp"
 #include "base/log.hpp"
 
+#include <algorithm>
+#include <fmt/format.h>
+
 namespace cservice::commands {
 
 Reply::~Reply() {
@@ -48,6 +51,57 @@ void add_builtins(Registry& registry) {
   registry.add(health_command());
   registry.add(info_command());
   registry.add(version_command());
+  registry.add(restart_command());
+  registry.add(upgrade_command());
+  registry.add(shutdown_command());
+  registry.add(start_command());
+  registry.add(exit_command());
+}
+
+Result<std::optional<Pid>> parse_target(const std::string& command,
+                                        const std::vector<nlohmann::json>& args, std::size_t at) {
+  if (args.size() > at) {
+    const auto& target = args[at];
+    if (target == "all") return std::optional<Pid>();
+    if (target.is_number_integer() && target.get<long long>() > 0) {
+      return std::optional<Pid>(Pid{static_cast<pid_t>(target.get<long long>())});
+    }
+  }
+  return make_error(errc::bad_request,
+                    fmt::format("{}: expected 'all' or a worker pid{}", command,
+                                args.size() > at ? ", got " + args[at].dump() : ""));
+}
+
+Result<nlohmann::json> parse_options(const std::string& command,
+                                     const std::vector<nlohmann::json>& args, std::size_t at,
+                                     std::initializer_list<const char*> allowed) {
+  if (args.size() <= at) return nlohmann::json::object();
+  if (args.size() > at + 1) {
+    return make_error(errc::bad_request, fmt::format("{}: too many arguments", command));
+  }
+  const auto& options = args[at];
+  if (!options.is_object()) {
+    return make_error(errc::bad_request,
+                      fmt::format("{}: expected an options object, got {}", command, options.dump()));
+  }
+  for (const auto& [key, value] : options.items()) {
+    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
+      return make_error(errc::bad_request, fmt::format("{}: unknown option '{}'", command, key));
+    }
+  }
+  return options;
+}
+
+Result<std::optional<Milliseconds>> timeout_option(const std::string& command,
+                                                   const nlohmann::json& options) {
+  if (!options.contains("timeout")) return std::optional<Milliseconds>();
+  const auto& t = options["timeout"];
+  if (!t.is_number_integer() || t.get<long long>() < 0) {
+    return make_error(errc::bad_request,
+                      fmt::format("{}: timeout must be milliseconds (a whole number), got {}",
+                                  command, t.dump()));
+  }
+  return std::optional<Milliseconds>(Milliseconds(t.get<long long>()));
 }
 
 long long milliseconds_between(TimePoint from, TimePoint to) {

@@ -26,7 +26,7 @@ class Registry {
   std::map<std::string, TrustLevel> overrides_;
 };
 
-// Adds help, workers, health, info and version.
+// Adds every built-in command.
 void add_builtins(Registry& registry);
 
 // One per file under commands/.
@@ -35,6 +35,24 @@ Command workers_command();
 Command health_command();
 Command info_command();
 Command version_command();
+Command restart_command();
+Command upgrade_command();
+Command shutdown_command();
+Command start_command();
+Command exit_command();
+
+// Argument helpers for the built-ins.
+// "all" -> nullopt; a pid -> that pid. Anything else is a bad request naming `command`.
+Result<std::optional<Pid>> parse_target(const std::string& command,
+                                        const std::vector<nlohmann::json>& args, std::size_t at);
+// The options object at args[at] (an empty object if absent); an error if it is something else
+// or has a key outside `allowed`.
+Result<nlohmann::json> parse_options(const std::string& command,
+                                     const std::vector<nlohmann::json>& args, std::size_t at,
+                                     std::initializer_list<const char*> allowed);
+// options["timeout"] in milliseconds, if given (a whole number >= 0).
+Result<std::optional<Milliseconds>> timeout_option(const std::string& command,
+                                                   const nlohmann::json& options);
 
 // The milliseconds between two time points, for results.
 long long milliseconds_between(TimePoint from, TimePoint to);

@@ -61,13 +61,13 @@ ProcessSpawner::ProcessSpawner(boost::asio::io_context& io, const config::Option
 
 ProcessSpawner::~ProcessSpawner() = default;  // each Child kills and reaps what is left
 
-Result<Pid> ProcessSpawner::start(WorkerId id) {
+Result<Pid> ProcessSpawner::start(WorkerId id, const supervisor::ProgramSpec& program) {
   os::SpawnSpec spec;
-  spec.program = options_.program;
-  spec.args = options_.args;
+  spec.program = program.program;
+  spec.args = program.args;
   spec.env = base_env_;
   spec.env.push_back(fmt::format("CSERVICE_WORKER_ID={}", to_int(id)));
-  spec.cwd = options_.cwd;
+  spec.cwd = program.cwd;
   spec.passed_fds = passed_fds_;
   spec.set_listen_pid = !passed_fds_.empty();
 

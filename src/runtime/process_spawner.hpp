@@ -30,7 +30,7 @@ class ProcessSpawner final : public supervisor::Spawner {
                  std::function<void()> on_exit, std::function<void()> on_output_closed);
   ~ProcessSpawner() override;
 
-  Result<Pid> start(WorkerId id) override;
+  Result<Pid> start(WorkerId id, const supervisor::ProgramSpec& spec) override;
   void stop(WorkerId id, Pid pid, supervisor::StopMode mode) override;
 
   bool is_child(Pid pid) const { return children_.contains(to_int(pid)); }

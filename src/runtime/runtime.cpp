@@ -39,7 +39,10 @@ Result<std::unique_ptr<Runtime>> Runtime::create(config::Options options,
       runtime->io_, runtime->options_, runtime->sockets_, runtime->notify_->address(),
       [r = runtime.get()] { r->reap(); }, [r = runtime.get()] { r->on_output_closed(); });
   runtime->supervisor_ = std::make_unique<supervisor::Supervisor>(
-      runtime->options_.policy, *runtime->spawner_, runtime->clock_, runtime->events_);
+      runtime->options_.policy,
+      supervisor::ProgramSpec{runtime->options_.program, runtime->options_.args,
+                              runtime->options_.cwd},
+      *runtime->spawner_, runtime->clock_, runtime->events_);
   return runtime;
 }
 
@@ -88,6 +91,14 @@ void Runtime::on_signal(int signal) {
     supervisor_->shutdown(supervisor::StopMode::Kill);
   } else {
     log::info("{}: already stopping", os::signal_name(signal));
+  }
+  after_event();
+}
+
+void Runtime::shutdown(supervisor::StopMode mode) {
+  if (mode == supervisor::StopMode::Kill || !supervisor_->is_shutting_down()) {
+    log::info("stopping all workers{}", mode == supervisor::StopMode::Kill ? " now (SIGKILL)" : "");
+    supervisor_->shutdown(mode);
   }
   after_event();
 }

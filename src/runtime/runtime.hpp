@@ -34,6 +34,10 @@ class Runtime {
   const Clock& clock() const { return clock_; }
   boost::asio::io_context& io() { return io_; }
 
+  // Stops every worker (as SIGTERM does), or with Kill at once (as a second SIGINT); the loop
+  // ends when they are gone.
+  void shutdown(supervisor::StopMode mode);
+
   // Starts the workers and runs the loop until every worker has stopped after a stop signal.
   // Returns the master's exit status (0).
   int run();

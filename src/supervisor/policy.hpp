@@ -26,6 +26,8 @@ struct Policy {
   Milliseconds ready_timeout{30000};
   Milliseconds ready_grace{500};
   Milliseconds stop_timeout{10000};
+  double restart_concurrency_ratio = 0.33;  // rollouts replace 1 + floor(n * ratio) at a time
+  Milliseconds upgrade_monitor{1000};       // how long the first upgraded worker is watched
 };
 
 }  // namespace cservice::supervisor

@@ -5,7 +5,9 @@
 #include "base/error.hpp"
 #include "base/ids.hpp"
 
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace cservice::supervisor {
 
@@ -29,13 +31,22 @@ struct ExitStatus {
 
 enum class StopMode { Graceful, Kill };
 
+// What a worker runs. The service has a current one (the options' program); an upgrade starts
+// workers of a new one and, once it succeeds, makes it current.
+struct ProgramSpec {
+  std::string program;             // absolute path
+  std::vector<std::string> args;
+  std::string cwd;                 // empty: the master's
+};
+using SpecPtr = std::shared_ptr<const ProgramSpec>;
+
 // Starts and stops worker processes for the Supervisor. The real one is runtime's
 // ProcessSpawner; tests use a FakeSpawner that records what it was asked.
 class Spawner {
  public:
   virtual ~Spawner() = default;
-  // Starts the program for slot `id`. An error means no process exists (exec failed).
-  virtual Result<Pid> start(WorkerId id) = 0;
+  // Starts `spec` for slot `id`. An error means no process exists (exec failed).
+  virtual Result<Pid> start(WorkerId id, const ProgramSpec& spec) = 0;
   // Graceful: the stop signal to the worker's process group; Kill: SIGKILL to it.
   virtual void stop(WorkerId id, Pid pid, StopMode mode) = 0;
 };

@@ -23,7 +23,8 @@ class FakeSpawner final : public Spawner {
     StopMode mode;
   };
 
-  Result<Pid> start(WorkerId id) override {
+  Result<Pid> start(WorkerId id, const ProgramSpec& spec) override {
+    programs_.push_back(spec.program);
     if (fail_starts_ > 0) {
       --fail_starts_;
       ++failed_starts_;
@@ -37,6 +38,7 @@ class FakeSpawner final : public Spawner {
 
   const std::vector<Started>& started() const { return started_; }
   const std::vector<Stopped>& stopped() const { return stopped_; }
+  const std::vector<std::string>& programs() const { return programs_; }
   Pid last_started() const { return started_.back().pid; }
   void fail_next_starts(int n) { fail_starts_ = n; }
   int failed_starts() const { return failed_starts_; }
@@ -44,6 +46,7 @@ class FakeSpawner final : public Spawner {
  private:
   std::vector<Started> started_;
   std::vector<Stopped> stopped_;
+  std::vector<std::string> programs_;
   pid_t next_pid_ = 100;
   int fail_starts_ = 0;
   int failed_starts_ = 0;
@@ -58,7 +61,7 @@ class SupervisorTest : public ::testing::Test {
   ~SupervisorTest() override { log::reset_sink(); }
 
   Supervisor& make(Policy policy) {
-    supervisor_.emplace(policy, spawner_, clock_, events_);
+    supervisor_.emplace(policy, ProgramSpec{"/srv/v1", {}, {}}, spawner_, clock_, events_);
     return *supervisor_;
   }
   Supervisor& start_workers(std::uint32_t n, ReadyMode mode = ReadyMode::Notify) {

@@ -1,0 +1,104 @@
+#include "commands/registry.hpp"
+#include "supervisor/supervisor.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <unistd.h>
+
+namespace cservice::commands {
+namespace {
+
+// The program an operator named, made absolute (against the master's working directory) and
+// checked, so a typo is a clear error before anything starts.
+Result<std::string> checked_program(const nlohmann::json& arg) {
+  if (!arg.is_string() || arg.get<std::string>().empty()) {
+    return make_error(errc::bad_request,
+                      fmt::format("upgrade: expected the new program's path, got {}", arg.dump()));
+  }
+  std::error_code ec;
+  const std::string path = std::filesystem::absolute(arg.get<std::string>(), ec).string();
+  if (::access(path.c_str(), X_OK) != 0) {
+    return make_error(errc::bad_request,
+                      fmt::format("upgrade: program {}: {}", path, std::strerror(errno)));
+  }
+  return path;
+}
+
+}  // namespace
+
+Command upgrade_command() {
+  return {
+      "upgrade",
+      "upgrade all|pid program {\"cwd\": dir, \"args\": [...], \"timeout\": ms, \"monitor\": ms}",
+      "Rolling upgrade to another program (a relative path is taken from the master's working "
+      "directory). The first new worker runs beside the old ones and is watched for `monitor` ms "
+      "(default 1000) after it is ready; if it fails, the upgrade is cancelled and the old "
+      "workers keep serving. Then the rest are replaced as in restart. On success the new "
+      "program is used for later restarts. Answers when done.",
+      TrustLevel::Remote,
+      [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,
+         Reply reply) {
+        auto target = parse_target("upgrade", args, 0);
+        if (!target) {
+          reply.fail(target.error());
+          return;
+        }
+        auto program = checked_program(args.size() > 1 ? args[1] : nlohmann::json());
+        auto options = program ? parse_options("upgrade", args, 2, {"cwd", "args", "timeout", "monitor"})
+                               : program.error();
+        auto timeout = options ? timeout_option("upgrade", *options) : options.error();
+        if (!timeout) {
+          reply.fail(timeout.error());
+          return;
+        }
+        supervisor::ProgramSpec spec = context.supervisor.program();
+        spec.program = *program;
+        if (options->contains("cwd")) {
+          if (!(*options)["cwd"].is_string()) {
+            reply.fail(make_error(errc::bad_request, "upgrade: cwd must be a path"));
+            return;
+          }
+          spec.cwd = (*options)["cwd"].get<std::string>();
+        }
+        if (options->contains("args")) {
+          const auto& list = (*options)["args"];
+          if (!list.is_array() || std::any_of(list.begin(), list.end(),
+                                              [](const auto& a) { return !a.is_string(); })) {
+            reply.fail(make_error(errc::bad_request, "upgrade: args must be an array of strings"));
+            return;
+          }
+          spec.args = list.get<std::vector<std::string>>();
+        }
+        supervisor::RolloutRequest request;
+        request.reason = supervisor::Reason::Upgrade;
+        request.only = *target;
+        request.program = spec;
+        request.stop_timeout = *timeout;
+        if (options->contains("monitor")) {
+          const auto& m = (*options)["monitor"];
+          if (!m.is_number_integer() || m.get<long long>() < 0) {
+            reply.fail(make_error(errc::bad_request, "upgrade: monitor must be milliseconds"));
+            return;
+          }
+          request.monitor = Milliseconds(m.get<long long>());
+        }
+        request.description = fmt::format("upgrade {} {}", *target ? std::to_string(to_int(**target)) : "all",
+                                          spec.program);
+        auto shared = std::make_shared<Reply>(std::move(reply));
+        auto begun = context.supervisor.begin_rollout(
+            std::move(request), [shared](Result<nlohmann::json> result) {
+              if (result) {
+                shared->ok(std::move(*result));
+              } else {
+                shared->fail(result.error());
+              }
+            });
+        if (!begun) shared->fail(begun.error());
+      },
+  };
+}
+
+}  // namespace cservice::commands

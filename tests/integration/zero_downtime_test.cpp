@@ -1,0 +1,127 @@
+// The headline promise, measured: while a load generator keeps requests flowing to the shared
+// port, `restart all` and then `upgrade all <new build>` run, and no request fails; after the
+// upgrade every answer comes from the new build. A failing upgrade is cancelled with the old
+// workers serving. Both with a new connection per request and with keep-alive at full speed.
+
+#include "http_client.hpp"
+#include "integration_test.hpp"
+#include "load_generator.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <filesystem>
+
+namespace cservice::testing {
+namespace {
+
+using nlohmann::json;
+using Mode = LoadGenerator::Mode;
+
+constexpr const char* kKey = "zero-downtime-key";
+
+class ZeroDowntimeTest : public IntegrationTest, public ::testing::WithParamInterface<Mode> {
+ protected:
+  ServiceProcess& start_service() {
+    auto& service = start({"--workers", "4", "--listen", "127.0.0.1:0", "--access-key", kKey,
+                           "--host", "127.0.0.1", "--port", "0", "--silent",
+                           hello_worker_binary(), "--", "--body", "v1"});
+    data_port_ = service.listen_port();
+    const auto api = service.wait_for(R"(REST API on http://127\.0\.0\.1:(\d+)/cli)", 10s, "the API");
+    api_port_ = api ? std::stoi((*api)[1]) : -1;
+    EXPECT_TRUE(service.wait_for_count("starting -> ready", 4, 10s, "4 workers ready"));
+    return service;
+  }
+  std::optional<HttpAnswer> command(const std::string& line) {
+    const std::string target = "/cli?cmd=" + encode(line);
+    return http_request("POST", "127.0.0.1", api_port_, target, std::string("Bearer ") + kKey,
+                        60s);
+  }
+  static std::string encode(const std::string& text) {
+    std::string out;
+    for (const unsigned char c : text) {
+      if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '/') {
+        out += static_cast<char>(c);
+      } else {
+        char buf[4];
+        std::snprintf(buf, sizeof buf, "%%%02X", c);
+        out += buf;
+      }
+    }
+    return out;
+  }
+  // A "new build": the same server at another path, answering "v2 ...".
+  std::string new_build() {
+    const std::string path = temp_dir() + "/hello_v2";
+    std::filesystem::copy_file(hello_worker_binary(), path);
+    return path;
+  }
+
+  int data_port_ = -1;
+  int api_port_ = -1;
+};
+
+TEST_P(ZeroDowntimeTest, RestartAndUpgradeUnderLoadLoseNoRequest) {
+  auto& service = start_service();
+  LoadGenerator load(GetParam(), "127.0.0.1", data_port_, 4);
+
+  const auto restarted = command("restart all");
+  ASSERT_TRUE(restarted);
+  ASSERT_EQ(restarted->status, 200) << restarted->body;
+  EXPECT_EQ(json::parse(restarted->body)["replaced"].size(), 4u);
+
+  const auto upgraded = command("upgrade all " + new_build() + R"( {"args": ["--body", "v2"]})");
+  ASSERT_TRUE(upgraded);
+  ASSERT_EQ(upgraded->status, 200) << upgraded->body;
+  const auto upgrade_done = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(300ms);  // keep the load on the upgraded service a little
+  load.stop();
+
+  std::size_t after = 0;
+  for (const auto& sample : load.samples()) {
+    EXPECT_TRUE(sample.ok) << sample.body;
+    if (sample.sent > upgrade_done) {
+      ++after;
+      EXPECT_TRUE(sample.body.starts_with("v2 from pid ")) << "after the upgrade: " << sample.body;
+    }
+  }
+  EXPECT_EQ(load.failures(), 0u);
+  EXPECT_GT(load.successes(), 100u);
+  EXPECT_GT(after, 0u);
+  std::printf("requests: %zu ok, %zu failed\n", load.successes(), load.failures());
+  service.signal(SIGTERM);
+  EXPECT_EQ(service.wait_exit(20s), 0);
+}
+
+TEST_P(ZeroDowntimeTest, FailingUpgradeIsCancelledAndOldWorkersKeepServing) {
+  auto& service = start_service();
+  LoadGenerator load(GetParam(), "127.0.0.1", data_port_, 4);
+  const auto before = json::parse(command("workers")->body)["workers"];
+
+  const auto upgraded = command("upgrade all " + test_worker_binary() +
+                                R"( {"args": ["--crash-after", "0"]})");
+  ASSERT_TRUE(upgraded);
+  EXPECT_EQ(upgraded->status, 400);
+  EXPECT_NE(upgraded->body.find("cancelled"), std::string::npos) << upgraded->body;
+  std::this_thread::sleep_for(200ms);
+  load.stop();
+
+  const auto after = json::parse(command("workers")->body)["workers"];
+  for (std::size_t i = 0; i < before.size(); ++i) EXPECT_EQ(after[i]["pid"], before[i]["pid"]);
+  EXPECT_EQ(load.failures(), 0u);
+  for (const auto& sample : load.samples()) {
+    EXPECT_TRUE(sample.ok && sample.body.starts_with("v1 from pid ")) << sample.body;
+  }
+  service.signal(SIGTERM);
+  EXPECT_EQ(service.wait_exit(20s), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Load, ZeroDowntimeTest,
+                         ::testing::Values(Mode::NewConnection, Mode::KeepAlive),
+                         [](const auto& param_info) {
+                           return param_info.param == Mode::NewConnection ? "NewConnectionPerRequest"
+                                                                    : "KeepAliveFullSpeed";
+                         });
+
+}  // namespace
+}  // namespace cservice::testing

@@ -1,0 +1,258 @@
+#include "supervisor/supervisor.hpp"
+
+#include "base/log.hpp"
+
+#include <gtest/gtest.h>
+
+namespace cservice::supervisor {
+namespace {
+
+using namespace std::chrono_literals;
+
+class RecordingSpawner final : public Spawner {
+ public:
+  Result<Pid> start(WorkerId id, const ProgramSpec& spec) override {
+    if (fail_programs_.contains(spec.program)) {
+      return make_error(errc::not_found, "spawn " + spec.program + ": No such file or directory");
+    }
+    const Pid pid{next_pid_++};
+    started.push_back({id, pid, spec.program});
+    return pid;
+  }
+  void stop(WorkerId, Pid pid, StopMode mode) override { stopped.push_back({pid, mode}); }
+
+  struct Started {
+    WorkerId id;
+    Pid pid;
+    std::string program;
+  };
+  struct Stopped {
+    Pid pid;
+    StopMode mode;
+  };
+  std::vector<Started> started;
+  std::vector<Stopped> stopped;
+  std::set<std::string> fail_programs_;
+
+ private:
+  pid_t next_pid_ = 100;
+};
+
+TEST(RolloutPlanTest, BatchIsOnePlusFloorOfNTimesRatio) {
+  EXPECT_EQ(rollout_batch_size(0, 0.33), 0u);
+  EXPECT_EQ(rollout_batch_size(1, 0.33), 1u);
+  EXPECT_EQ(rollout_batch_size(3, 0.33), 1u);
+  EXPECT_EQ(rollout_batch_size(4, 0.33), 2u);
+  EXPECT_EQ(rollout_batch_size(10, 0.33), 4u);
+  EXPECT_EQ(rollout_batch_size(8, 0.0), 1u);
+  EXPECT_EQ(rollout_batch_size(8, 1.0), 8u);   // never more than n
+  EXPECT_EQ(rollout_batch_size(8, -1.0), 1u);
+}
+
+class RolloutTest : public ::testing::Test {
+ protected:
+  RolloutTest() {
+    log::set_sink([](log::Level, std::string_view) {});
+    Policy policy;
+    policy.worker_count = 4;
+    policy.ready_mode = ReadyMode::Notify;
+    policy.restart_concurrency_ratio = 0.33;  // batches of 2
+    supervisor_.emplace(policy, ProgramSpec{"/srv/v1", {}, {}}, spawner_, clock_, events_);
+    supervisor_->start();
+    for (const auto& s : spawner_.started) supervisor_->on_ready(s.pid);
+  }
+  ~RolloutTest() override { log::reset_sink(); }
+
+  void advance(Duration d) {
+    clock_.advance(d);
+    const auto deadline = supervisor_->next_deadline();
+    if (deadline && *deadline <= clock_.now()) supervisor_->on_timer();
+  }
+  std::vector<Pid> live_pids() const {
+    std::vector<Pid> pids;
+    for (const auto& w : supervisor_->workers()) {
+      if (w.pid) pids.push_back(*w.pid);
+    }
+    return pids;
+  }
+  Completion capture() {
+    return [this](Result<nlohmann::json> result) { result_ = std::move(result); };
+  }
+  bool stopped(Pid pid) const {
+    return std::any_of(spawner_.stopped.begin(), spawner_.stopped.end(),
+                       [pid](const auto& s) { return s.pid == pid; });
+  }
+
+  FakeClock clock_;
+  RecordingSpawner spawner_;
+  EventBus events_;
+  std::optional<Supervisor> supervisor_;
+  std::optional<Result<nlohmann::json>> result_;
+};
+
+TEST_F(RolloutTest, RestartReplacesInBatchesAndStopsOldOnlyWhenNewIsReady) {
+  const auto old = live_pids();
+  ASSERT_TRUE(supervisor_->begin_rollout({Reason::Restart, {}, {}, {}, {}, "restart all"}, capture()));
+  ASSERT_EQ(spawner_.started.size(), 4u + 2u);  // the first batch of 2, beside the old ones
+  EXPECT_TRUE(spawner_.stopped.empty()) << "an old worker stopped before its replacement was ready";
+  supervisor_->on_ready(spawner_.started[4].pid);
+  EXPECT_TRUE(stopped(old[0]));
+  EXPECT_FALSE(stopped(old[1]));
+  EXPECT_EQ(spawner_.started.size(), 7u);  // the batch refills as each replacement takes over
+  supervisor_->on_ready(spawner_.started[5].pid);
+  supervisor_->on_ready(spawner_.started[6].pid);
+  supervisor_->on_ready(spawner_.started[7].pid);
+  for (const Pid pid : old) EXPECT_TRUE(stopped(pid));
+  EXPECT_FALSE(result_.has_value()) << "done before the old workers exited";
+  for (const Pid pid : old) supervisor_->on_exited(pid, ExitStatus::exited(0));
+  ASSERT_TRUE(result_.has_value());
+  ASSERT_TRUE(*result_) << result_->error().message;
+  EXPECT_EQ((**result_)["replaced"].size(), 4u);
+  EXPECT_EQ(supervisor_->health().state, HealthState::Ok);
+  EXPECT_EQ(live_pids().size(), 4u);
+}
+
+TEST_F(RolloutTest, SecondRolloutIsBusyNamingTheFirst) {
+  ASSERT_TRUE(supervisor_->begin_rollout({Reason::Restart, {}, {}, {}, {}, "restart all"}, capture()));
+  auto second = supervisor_->begin_rollout({Reason::Restart, {}, {}, {}, {}, "restart all"}, capture());
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().message, "busy: 'restart all' is running");
+}
+
+TEST_F(RolloutTest, UpgradeWatchesTheFirstWorkerThenMakesTheProgramCurrent) {
+  ASSERT_TRUE(supervisor_->begin_rollout(
+      {Reason::Upgrade, {}, ProgramSpec{"/srv/v2", {}, {}}, {}, 1000ms, "upgrade all /srv/v2"},
+      capture()));
+  ASSERT_EQ(spawner_.started.size(), 5u);  // one canary only
+  EXPECT_EQ(spawner_.started[4].program, "/srv/v2");
+  supervisor_->on_ready(spawner_.started[4].pid);
+  EXPECT_TRUE(spawner_.stopped.empty()) << "the old worker must serve while the canary is on trial";
+  advance(999ms);
+  EXPECT_EQ(spawner_.started.size(), 5u);
+  advance(1ms);  // the trial is over
+  EXPECT_EQ(spawner_.stopped.size(), 1u);
+  ASSERT_EQ(spawner_.started.size(), 7u);  // then batches of 2
+  supervisor_->on_ready(spawner_.started[5].pid);
+  supervisor_->on_ready(spawner_.started[6].pid);
+  ASSERT_EQ(spawner_.started.size(), 8u);
+  supervisor_->on_ready(spawner_.started[7].pid);
+  for (std::size_t i = 0; i < 4; ++i) supervisor_->on_exited(spawner_.started[i].pid, ExitStatus::exited(0));
+  ASSERT_TRUE(result_.has_value());
+  ASSERT_TRUE(*result_) << result_->error().message;
+  EXPECT_EQ(supervisor_->program().program, "/srv/v2");
+  // A later restart uses the new program.
+  const Pid victim = live_pids()[0];
+  supervisor_->on_exited(victim, ExitStatus::killed(9));
+  advance(100ms);
+  EXPECT_EQ(spawner_.started.back().program, "/srv/v2");
+}
+
+TEST_F(RolloutTest, UpgradeWhoseFirstWorkerDiesIsCancelledAndOldOnesKeepServing) {
+  const auto old = live_pids();
+  ASSERT_TRUE(supervisor_->begin_rollout(
+      {Reason::Upgrade, {}, ProgramSpec{"/srv/broken", {}, {}}, {}, 1000ms, "upgrade all /srv/broken"},
+      capture()));
+  const Pid canary = spawner_.started.back().pid;
+  supervisor_->on_exited(canary, ExitStatus::exited(1));
+  ASSERT_TRUE(result_.has_value());
+  ASSERT_FALSE(*result_);
+  EXPECT_NE(result_->error().message.find("exited (exit 1) before it was ready"), std::string::npos)
+      << result_->error().message;
+  EXPECT_EQ(live_pids(), old);
+  EXPECT_TRUE(spawner_.stopped.empty());
+  EXPECT_EQ(supervisor_->program().program, "/srv/v1");
+  // And the next operation may run.
+  EXPECT_TRUE(supervisor_->begin_rollout({Reason::Restart, {}, {}, {}, {}, "restart all"}, capture()));
+}
+
+TEST_F(RolloutTest, UpgradeWhoseFirstWorkerDiesOnTrialIsCancelled) {
+  const auto old = live_pids();
+  ASSERT_TRUE(supervisor_->begin_rollout(
+      {Reason::Upgrade, {}, ProgramSpec{"/srv/flaky", {}, {}}, {}, 1000ms, "upgrade all"}, capture()));
+  const Pid canary = spawner_.started.back().pid;
+  supervisor_->on_ready(canary);
+  advance(500ms);
+  supervisor_->on_exited(canary, ExitStatus::killed(11));
+  ASSERT_TRUE(result_.has_value());
+  ASSERT_FALSE(*result_);
+  EXPECT_NE(result_->error().message.find("while on trial"), std::string::npos);
+  EXPECT_EQ(live_pids(), old);
+}
+
+TEST_F(RolloutTest, UpgradeToAMissingProgramFailsAtOnce) {
+  spawner_.fail_programs_.insert("/srv/none");
+  ASSERT_TRUE(supervisor_->begin_rollout(
+      {Reason::Upgrade, {}, ProgramSpec{"/srv/none", {}, {}}, {}, {}, "upgrade all"}, capture()));
+  ASSERT_TRUE(result_.has_value());
+  EXPECT_FALSE(*result_);
+}
+
+TEST_F(RolloutTest, ReplacementNotReadyInTimeCancels) {
+  ASSERT_TRUE(supervisor_->begin_rollout({Reason::Restart, {}, {}, {}, {}, "restart all"}, capture()));
+  advance(30s);  // the default ready timeout
+  ASSERT_TRUE(result_.has_value());
+  ASSERT_FALSE(*result_);
+  EXPECT_NE(result_->error().message.find("was not ready after 30000 ms"), std::string::npos);
+  EXPECT_EQ(spawner_.stopped.size(), 2u);  // the two replacements, not the old workers
+}
+
+TEST_F(RolloutTest, RestartOfOneWorkerByPid) {
+  const auto old = live_pids();
+  ASSERT_TRUE(supervisor_->begin_rollout({Reason::Restart, old[2], {}, {}, {}, "restart"}, capture()));
+  ASSERT_EQ(spawner_.started.size(), 5u);
+  EXPECT_EQ(spawner_.started[4].id, WorkerId{3});
+  supervisor_->on_ready(spawner_.started[4].pid);
+  EXPECT_TRUE(stopped(old[2]));
+  supervisor_->on_exited(old[2], ExitStatus::exited(0));
+  ASSERT_TRUE(result_.has_value() && *result_);
+  EXPECT_EQ(spawner_.stopped.size(), 1u);
+  auto unknown = supervisor_->begin_rollout({Reason::Restart, Pid{9}, {}, {}, {}, "restart"}, capture());
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().message, "no worker has pid 9");
+}
+
+TEST_F(RolloutTest, UnrelatedFailureDuringRolloutIsStillRestarted) {
+  const auto old = live_pids();
+  ASSERT_TRUE(supervisor_->begin_rollout({Reason::Restart, {}, {}, {}, {}, "restart all"}, capture()));
+  supervisor_->on_exited(old[3], ExitStatus::killed(9));  // worker 4, not yet being replaced
+  advance(100ms);
+  EXPECT_EQ(spawner_.started.back().id, WorkerId{4});
+}
+
+TEST_F(RolloutTest, ShutdownCancelsTheRolloutAndStopsEverything) {
+  ASSERT_TRUE(supervisor_->begin_rollout({Reason::Restart, {}, {}, {}, {}, "restart all"}, capture()));
+  supervisor_->shutdown(StopMode::Graceful);
+  ASSERT_TRUE(result_.has_value());
+  EXPECT_FALSE(*result_);
+  EXPECT_EQ(spawner_.stopped.size(), 6u);  // 4 workers and 2 replacements
+  for (const auto& s : spawner_.started) supervisor_->on_exited(s.pid, ExitStatus::exited(0));
+  EXPECT_TRUE(supervisor_->is_finished());
+}
+
+TEST_F(RolloutTest, StopWorkerAnswersWhenItHasExitedAndDoesNotRestartIt) {
+  const Pid pid = live_pids()[1];
+  ASSERT_TRUE(supervisor_->stop_worker(pid, std::nullopt, capture()));
+  EXPECT_FALSE(result_.has_value());
+  supervisor_->on_exited(pid, ExitStatus::exited(0));
+  ASSERT_TRUE(result_.has_value() && *result_);
+  advance(1s);
+  EXPECT_EQ(spawner_.started.size(), 4u);
+  EXPECT_EQ(supervisor_->workers()[1].state, WorkerState::Exited);
+  // start resumes it.
+  auto started = supervisor_->start_workers(0, std::nullopt);
+  ASSERT_TRUE(started);
+  EXPECT_EQ(started->size(), 1u);
+  EXPECT_EQ(spawner_.started.back().id, WorkerId{2});
+}
+
+TEST_F(RolloutTest, StartAddsSlots) {
+  auto started = supervisor_->start_workers(2, ProgramSpec{"/srv/other", {}, {}});
+  ASSERT_TRUE(started);
+  EXPECT_EQ(started->size(), 2u);
+  EXPECT_EQ(supervisor_->workers().size(), 6u);
+  EXPECT_EQ(spawner_.started.back().program, "/srv/other");
+  EXPECT_EQ(spawner_.started.back().id, WorkerId{6});
+}
+
+}  // namespace
+}  // namespace cservice::supervisor
