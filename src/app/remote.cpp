@@ -2,11 +2,11 @@
 // command line to the running service and prints the answer: readable by default, the raw JSON
 // with --json. Exit status 0 when the command succeeded, 1 when it was refused or failed.
 
+#include "app/console.hpp"
 #include "app/modes.hpp"
 #include "base/log.hpp"
 #include "control/http_client.hpp"
 
-#include <cstdio>
 
 namespace cservice::app {
 
@@ -23,19 +23,7 @@ int remote(const config::CommandLine& command_line) {
     log::error("{}", answer.error().message);
     return kExitFailure;
   }
-  if (answer->status != 200) {
-    std::string text = answer->body;
-    while (!text.empty() && text.back() == '\n') text.pop_back();
-    log::error("{} ({})", text, answer->status);
-    return kExitFailure;
-  }
-  if (command_line.json) {
-    std::fputs(answer->body.c_str(), stdout);
-    return kExitOk;
-  }
-  const auto parsed = nlohmann::json::parse(answer->body, nullptr, /*allow_exceptions=*/false);
-  std::puts(parsed.is_discarded() ? answer->body.c_str() : parsed.dump(2).c_str());
-  return kExitOk;
+  return print_outcome(answer->status, answer->body, command_line.json) ? kExitOk : kExitFailure;
 }
 
 }  // namespace cservice::app

@@ -1,11 +1,13 @@
 // Serve mode: bind the listening sockets, start the runtime and, with an access key, the REST
 // API on the same loop.
 
+#include "app/console.hpp"
 #include "app/modes.hpp"
 #include "app/version.hpp"
 #include "base/log.hpp"
 #include "commands/registry.hpp"
 #include "control/control_plane.hpp"
+#include "control/http_client.hpp"
 #include "control/http_server.hpp"
 #include "runtime/runtime.hpp"
 
@@ -40,6 +42,16 @@ std::optional<commands::ProcessStats> read_process_stats(Pid pid) {
 }  // namespace
 
 int serve(const config::Options& options) {
+  const std::string key = options.control.keys.empty() ? "" : options.control.keys.front().secret;
+  if (!key.empty()) {
+    // The seed's piping: if a service already answers on the control port, become its console
+    // rather than a second service.
+    auto probe = control::send_command(options.control.host, options.control.port, key,
+                                       "version", std::chrono::milliseconds(500));
+    if (probe && options.control.port != 0) {
+      return attached_console(options.control.host, options.control.port, key);
+    }
+  }
   std::vector<os::ListenSocket> sockets;
   for (const auto& endpoint : options.listen) {
     auto socket = os::ListenSocket::open(endpoint);
@@ -92,9 +104,16 @@ int serve(const config::Options& options) {
     log::info("control: REST API on http://{}/cli", http->address());
   }
 
+  std::unique_ptr<Console> console;
+  if (options.console && ::isatty(STDIN_FILENO)) {
+    console = std::make_unique<Console>(rt.io(), control_plane);
+    console->start();
+  }
+
   log::info("cservice {} starting {} worker(s) of {}", kVersion, options.policy.worker_count,
             options.program);
   const int status = (*runtime)->run();
+  console.reset();
   http.reset();
   return status;
 }

@@ -82,6 +82,7 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
       {"--host", "host", "HOST", "host of the REST API (default localhost)", {}},
       {"-p,--port", "port", "PORT", "port of the REST API (default 11987)", {}},
       {"--allow-http-get,--allowHttpGet", "allowHttpGet", "BOOL", "accept GET on the REST API (default false)", {}},
+      {"--cli", "cli", "BOOL", "read commands typed on the terminal (default true)", {}},
   };
   for (auto& flag : flags) app.add_option(flag.names, flag.value, flag.help)->type_name(flag.type);
   std::vector<std::string> listen;

@@ -221,6 +221,7 @@ const std::vector<KeyInfo>& known_keys() {
       {"cwd", "working directory of the workers"},
       {"env", "extra environment for the workers (object of strings)"},
       {"silent", "do not relay the workers' output (default false)"},
+      {"cli", "read commands typed on the terminal (default true)"},
       {"accessKey", "key(s) for the REST API and CLI: a string, or an array of strings or {\"key\", \"commands\"}"},
       {"host", "host of the REST API (default localhost)"},
       {"port", "port of the REST API (default 11987)"},
@@ -374,6 +375,11 @@ Result<Options> from_json(const json& config, const std::string& base_dir) {
     auto b = boolean(config, "silent");
     if (!b) return b.error();
     o.silent = *b;
+  }
+  if (config.contains("cli")) {
+    auto b = boolean(config, "cli");
+    if (!b) return b.error();
+    o.console = *b;
   }
 
   auto control = control_from_json(config);

@@ -36,6 +36,7 @@ struct Options {
   std::string cwd;                 // workers' working directory; empty: the master's
   std::map<std::string, std::string> env;  // added to the inherited environment
   bool silent = false;             // do not relay workers' output
+  bool console = true;             // `cli`: read commands from a terminal on stdin
   ControlSettings control;
 };
 

@@ -78,9 +78,10 @@ void IntegrationTest::TearDown() {
 }
 
 ServiceProcess& IntegrationTest::start(std::vector<std::string> args,
-                                       std::map<std::string, std::string> env, std::string cwd) {
+                                       std::map<std::string, std::string> env, std::string cwd,
+                                       ServiceProcess::Stdin input) {
   services_.push_back(std::make_unique<ServiceProcess>(std::move(args), std::move(env),
-                                                       std::move(cwd)));
+                                                       std::move(cwd), input));
   return *services_.back();
 }
 

@@ -19,7 +19,7 @@ class IntegrationTest : public ::testing::Test {
   void TearDown() override;
 
   ServiceProcess& start(std::vector<std::string> args, std::map<std::string, std::string> env = {},
-                        std::string cwd = {});
+                        std::string cwd = {}, ServiceProcess::Stdin input = ServiceProcess::Stdin::Null);
   const std::string& temp_dir() const { return temp_dir_; }
   std::string write_file(const std::string& name, const std::string& content, bool executable);
 

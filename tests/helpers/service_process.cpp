@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <poll.h>
+#include <pty.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,7 +42,8 @@ std::string hello_worker_binary() { return HELLO_WORKER_BINARY; }
 std::string examples_dir() { return EXAMPLES_DIR; }
 
 ServiceProcess::ServiceProcess(std::vector<std::string> args,
-                               std::map<std::string, std::string> env, std::string cwd) {
+                               std::map<std::string, std::string> env, std::string cwd,
+                               Stdin input) {
   args.insert(args.begin(), cservice_binary());
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
@@ -58,12 +60,32 @@ ServiceProcess::ServiceProcess(std::vector<std::string> args,
     report_failure(std::string("pipe: ") + std::strerror(errno));
     return;
   }
+  int child_stdin = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (input == Stdin::Pipe) {
+    int in[2];
+    if (::pipe2(in, O_CLOEXEC) == 0) {
+      ::close(child_stdin);
+      child_stdin = in[0];
+      stdin_fd_ = in[1];
+    }
+  } else if (input == Stdin::Terminal) {
+    int controller = -1;
+    int terminal = -1;
+    if (::openpty(&controller, &terminal, nullptr, nullptr, nullptr) == 0) {
+      ::fcntl(controller, F_SETFD, FD_CLOEXEC);
+      ::fcntl(terminal, F_SETFD, FD_CLOEXEC);
+      ::close(child_stdin);
+      child_stdin = terminal;
+      stdin_fd_ = controller;
+    }
+  }
   const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ == 0) {
     ::setpgid(0, 0);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a crashed test takes its service with it
     if (::getppid() != parent) ::_exit(1);
+    ::dup2(child_stdin, 0);
     ::dup2(fds[1], 1);
     ::dup2(fds[1], 2);
     if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
@@ -71,11 +93,24 @@ ServiceProcess::ServiceProcess(std::vector<std::string> args,
     ::_exit(127);
   }
   ::close(fds[1]);
+  ::close(child_stdin);
   pidfd_ = ::pidfd_open(pid_, 0);
   reader_ = std::thread([this, fd = fds[0]] { read_output(fd); });
 }
 
+void ServiceProcess::write_stdin(const std::string& text) {
+  if (stdin_fd_ >= 0 && ::write(stdin_fd_, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    report_failure("writing to the service's stdin failed");
+  }
+}
+
+void ServiceProcess::close_stdin() {
+  if (stdin_fd_ >= 0) ::close(stdin_fd_);
+  stdin_fd_ = -1;
+}
+
 ServiceProcess::~ServiceProcess() {
+  close_stdin();
   if (pid_ > 0 && !exited_) {
     ::kill(-pid_, SIGKILL);
     ::kill(pid_, SIGKILL);

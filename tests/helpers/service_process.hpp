@@ -33,14 +33,20 @@ std::string examples_dir();
 
 class ServiceProcess {
  public:
+  // What the process gets as stdin: /dev/null, a pipe, or a terminal (a pty) the test writes to.
+  enum class Stdin { Null, Pipe, Terminal };
+
   // Starts `cservice args...` in `cwd` (empty: the test's), with `env` added.
   explicit ServiceProcess(std::vector<std::string> args, std::map<std::string, std::string> env = {},
-                          std::string cwd = {});
+                          std::string cwd = {}, Stdin input = Stdin::Null);
   ~ServiceProcess();
   ServiceProcess(const ServiceProcess&) = delete;
   ServiceProcess& operator=(const ServiceProcess&) = delete;
 
   pid_t pid() const { return pid_; }
+  // Writes to its stdin (Pipe or Terminal); close_stdin() sends end of file.
+  void write_stdin(const std::string& text);
+  void close_stdin();
 
   // Waits until an output line after the cursor matches `pattern`; moves the cursor past it and
   // returns the match and its groups ([0] is the whole match). Fails the test (and returns
@@ -70,6 +76,7 @@ class ServiceProcess {
   void read_output(int fd);
 
   pid_t pid_ = -1;
+  int stdin_fd_ = -1;
   int pidfd_ = -1;
   bool exited_ = false;
   int exit_code_ = 0;

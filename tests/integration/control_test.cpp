@@ -204,12 +204,48 @@ TEST_F(ControlTest, RemoteModePrintsAnswersAndExitStatusFollowsSuccess) {
 
   auto& refused = start({"workers", "--access-key", "wrong", "--host", "127.0.0.1", "--port", port});
   EXPECT_EQ(refused.wait_exit(10s), 1);
-  EXPECT_TRUE(refused.wait_for("bad or missing access key \\(401\\)", 1s, "the refusal"));
+  EXPECT_TRUE(refused.wait_for("error: bad or missing access key \\(401\\)", 1s, "the refusal"));
 
   auto& nobody = start({"workers", "--access-key", kKey, "--host", "127.0.0.1", "--port", "1"});
   EXPECT_EQ(nobody.wait_exit(10s), 1);
   EXPECT_TRUE(nobody.wait_for("no service answers on 127.0.0.1:1", 1s, "the connection error"));
   stop(service);
+}
+
+}  // namespace
+}  // namespace cservice::testing
+
+namespace cservice::testing {
+namespace {
+
+TEST_F(ControlTest, ConsoleOnATerminalRunsCommandsInproc) {
+  auto& service = start({"--workers", "1", "--ready", "started", "--access-key", kKey, "--host",
+                         "127.0.0.1", "--port", "0", test_worker_binary()},
+                        {}, {}, ServiceProcess::Stdin::Terminal);
+  ASSERT_TRUE(service.wait_for("console: type a command", 10s, "the console"));
+  ASSERT_TRUE(service.wait_for("starting -> ready", 10s, "the worker ready"));
+  service.write_stdin("workers simple\n");
+  ASSERT_TRUE(service.wait_for(R"("state": "ready")", 5s, "the console's answer"));
+  service.write_stdin("restart all {\n");
+  ASSERT_TRUE(service.wait_for("error: bad command line at character 13: unclosed JSON value", 5s,
+                               "the console's error"));
+  service.write_stdin("exit now\n");  // no key needed: the console runs at level inproc
+  EXPECT_EQ(service.wait_exit(10s), 0);
+}
+
+TEST_F(ControlTest, SecondServeOnTheSamePortBecomesAConsoleForTheFirst) {
+  auto& first = start_service();
+  auto& second = start({"--workers", "3", "--access-key", kKey, "--host", "127.0.0.1", "--port",
+                        std::to_string(port_), test_worker_binary()},
+                       {}, {}, ServiceProcess::Stdin::Pipe);
+  second.write_stdin("workers\n");
+  second.close_stdin();
+  EXPECT_EQ(second.wait_exit(10s), 0) << second.output();
+  EXPECT_EQ(second.count("this is a console for it"), 1u);
+  EXPECT_EQ(second.count(R"("pid": )" + std::to_string(first.started_pids().at(0))), 1u)
+      << "the answer is not the first service's workers";
+  EXPECT_EQ(second.count("workerStart"), 0u) << "the console started workers of its own";
+  stop(first);
 }
 
 }  // namespace
