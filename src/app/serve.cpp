@@ -2,6 +2,7 @@
 // API on the same loop.
 
 #include "app/console.hpp"
+#include "app/daemon.hpp"
 #include "app/modes.hpp"
 #include "app/version.hpp"
 #include "base/log.hpp"
@@ -52,23 +53,29 @@ int serve(const config::Options& options) {
       return attached_console(options.control.host, options.control.port, key);
     }
   }
+  std::unique_ptr<Daemon> daemon;
+  if (options.daemon) {
+    daemon = Daemon::detach(options);
+    if (daemon->is_parent()) return daemon->parent_status();
+  }
+  // A start-up failure: one line, to the terminal (through the waiting command, as a daemon).
+  const auto fail = [&daemon](int status, const std::string& message) {
+    log::error("{}", message);
+    if (daemon) daemon->report(false, message);
+    return status;
+  };
+
   std::vector<os::ListenSocket> sockets;
   for (const auto& endpoint : options.listen) {
     auto socket = os::ListenSocket::open(endpoint);
-    if (!socket) {
-      log::error("{}", socket.error().message);
-      return kExitUsage;
-    }
+    if (!socket) return fail(kExitUsage, socket.error().message);
     sockets.push_back(std::move(*socket));
   }
   for (const auto& socket : sockets) {
     log::info("listening on {} (name {})", socket.address(), socket.endpoint().name);
   }
   auto runtime = runtime::Runtime::create(options, std::move(sockets));
-  if (!runtime) {
-    log::error("{}", runtime.error().message);
-    return kExitFailure;
-  }
+  if (!runtime) return fail(kExitFailure, runtime.error().message);
   (*runtime)->events().subscribe([](const supervisor::Event& event) {
     log::info("event {} {}", event.name, event.data.dump());
   });
@@ -96,16 +103,17 @@ int serve(const config::Options& options) {
         [&control_plane](control::HttpRequest request, control::HttpServer::Respond respond) {
           control_plane.on_http(std::move(request), std::move(respond));
         });
-    if (!server) {
-      log::error("{}", server.error().message);
-      return kExitUsage;
-    }
+    if (!server) return fail(kExitUsage, server.error().message);
     http = std::move(*server);
     log::info("control: REST API on http://{}/cli", http->address());
   }
 
+  if (daemon) {
+    daemon->report(true, fmt::format("pid {}, output in {}, pid in {}", ::getpid(),
+                                     options.log_file, options.pid_file));
+  }
   std::unique_ptr<Console> console;
-  if (options.console && ::isatty(STDIN_FILENO)) {
+  if (options.console && !daemon && ::isatty(STDIN_FILENO)) {
     console = std::make_unique<Console>(rt.io(), control_plane);
     console->start();
   }

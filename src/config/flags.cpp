@@ -83,6 +83,8 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
       {"-p,--port", "port", "PORT", "port of the REST API (default 11987)", {}},
       {"--allow-http-get,--allowHttpGet", "allowHttpGet", "BOOL", "accept GET on the REST API (default false)", {}},
       {"--cli", "cli", "BOOL", "read commands typed on the terminal (default true)", {}},
+      {"--pid-file,--pidFile", "pidFile", "PATH", "daemon: pid file (default cservice.pid)", {}},
+      {"--log-file,--logFile", "logFile", "PATH", "daemon: log file (default cservice.log)", {}},
   };
   for (auto& flag : flags) app.add_option(flag.names, flag.value, flag.help)->type_name(flag.type);
   std::vector<std::string> listen;
@@ -96,6 +98,8 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
       ->type_name("NAME=VALUE");
   bool silent = false;
   app.add_flag("--silent", silent, "do not relay the workers' output");
+  bool daemon = false;
+  app.add_flag("-d,--daemon", daemon, "run in the background (as cserviced)");
   std::vector<std::string> local_networks;
   app.add_option("--local-network", local_networks,
                  "repeatable: peers in this network count as local (replaces loopback; 'none': "
@@ -134,7 +138,8 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
 
   out.options = json::object();
   // Keys whose values are text whatever they look like (an access key "1e5" stays "1e5").
-  const std::set<std::string_view> text_keys = {"cwd", "ready", "stopSignal", "accessKey", "host"};
+  const std::set<std::string_view> text_keys = {"cwd",  "ready",   "stopSignal", "accessKey",
+                                                "host", "pidFile", "logFile"};
   for (const auto& flag : flags) {
     if (!flag.value) continue;
     out.options[flag.key] = text_keys.contains(flag.key) ? json(*flag.value) : typed(*flag.value);
@@ -153,6 +158,9 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
     out.options["env"] = object;
   }
   if (silent) out.options["silent"] = true;
+  // Started as cserviced: serve in the background.
+  const std::string_view name = argv[0];
+  if (daemon || name == "cserviced" || name.ends_with("/cserviced")) out.options["daemon"] = true;
   if (!local_networks.empty()) {
     out.options["localNetworks"] = nlohmann::json::array();
     for (const auto& network : local_networks) {

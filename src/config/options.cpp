@@ -222,6 +222,9 @@ const std::vector<KeyInfo>& known_keys() {
       {"env", "extra environment for the workers (object of strings)"},
       {"silent", "do not relay the workers' output (default false)"},
       {"cli", "read commands typed on the terminal (default true)"},
+      {"daemon", "run in the background (as cserviced does) (default false)"},
+      {"pidFile", "daemon: where to write the master's pid (default cservice.pid)"},
+      {"logFile", "daemon: where the master's and workers' output goes (default cservice.log)"},
       {"accessKey", "key(s) for the REST API and CLI: a string, or an array of strings or {\"key\", \"commands\"}"},
       {"host", "host of the REST API (default localhost)"},
       {"port", "port of the REST API (default 11987)"},
@@ -375,6 +378,17 @@ Result<Options> from_json(const json& config, const std::string& base_dir) {
     auto b = boolean(config, "silent");
     if (!b) return b.error();
     o.silent = *b;
+  }
+  if (config.contains("daemon")) {
+    auto b = boolean(config, "daemon");
+    if (!b) return b.error();
+    o.daemon = *b;
+  }
+  for (const auto& [key, target] : {std::pair{"pidFile", &o.pid_file}, std::pair{"logFile", &o.log_file}}) {
+    if (!config.contains(key)) continue;
+    auto path = string(config, key);
+    if (!path) return path.error();
+    *target = absolute(join_path(base_dir, *path));
   }
   if (config.contains("cli")) {
     auto b = boolean(config, "cli");

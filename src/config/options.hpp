@@ -37,6 +37,9 @@ struct Options {
   std::map<std::string, std::string> env;  // added to the inherited environment
   bool silent = false;             // do not relay workers' output
   bool console = true;             // `cli`: read commands from a terminal on stdin
+  bool daemon = false;             // detach; output to log_file, pid to pid_file
+  std::string pid_file = "cservice.pid";
+  std::string log_file = "cservice.log";
   ControlSettings control;
 };
 

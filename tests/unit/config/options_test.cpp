@@ -171,3 +171,28 @@ TEST_F(OptionsTest, BrokenConfigFileNamesFileAndPlace) {
 
 }  // namespace
 }  // namespace cservice::config
+
+namespace cservice::config {
+namespace {
+
+TEST(CommandLineModeTest, CalledAsCservicedServesInTheBackground) {
+  const char* argv[] = {"/usr/local/bin/cserviced", "./server"};
+  auto line = parse_command_line(2, argv);
+  ASSERT_TRUE(line);
+  EXPECT_EQ(line->options.value("daemon", false), true);
+  const char* plain[] = {"cservice", "./server"};
+  EXPECT_FALSE(parse_command_line(2, plain)->options.contains("daemon"));
+}
+
+TEST(CommandLineModeTest, RunAndJsonSelectRemoteMode) {
+  const char* argv[] = {"cservice", "--run", "restart all", "--json", "-k", "key"};
+  auto line = parse_command_line(6, argv);
+  ASSERT_TRUE(line);
+  EXPECT_EQ(line->action, CommandLine::Action::Remote);
+  EXPECT_EQ(line->target, "restart all");
+  EXPECT_TRUE(line->json);
+  EXPECT_EQ(line->options["accessKey"], "key");
+}
+
+}  // namespace
+}  // namespace cservice::config
