@@ -106,11 +106,10 @@ asio::awaitable<void> HttpServer::Impl::serve(tcp::socket socket) {
     first = false;
     auto [read_error, read_bytes] = co_await http::async_read(stream, buffer, parser, use_tuple);
     if (read_error) {
+      // A time-out has already closed the stream (Beast does): a slow client just loses it.
       std::optional<HttpResponse> refusal;
       if (read_error == http::error::body_limit || read_error == http::error::header_limit) {
         refusal = error_response(413, "request too large");
-      } else if (read_error == beast::error::timeout) {
-        if (read_bytes > 0 || buffer.size() > 0) refusal = error_response(408, "request timed out");
       } else if (read_error.category() == make_error_code(http::error::bad_target).category()) {
         refusal = error_response(400, "malformed HTTP request: " + read_error.message());
       }

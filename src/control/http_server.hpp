@@ -1,8 +1,8 @@
 #pragma once
 // HttpServer: the control plane's HTTP/1.1 listener (Boost.Beast, kept inside this .cpp), on
 // the master's loop. Each connection is a coroutine. Every wait has a bound and every request a
-// size limit, so a slow, huge or malformed request costs the loop nothing: it gets a 400, 408,
-// 413 or 503 answer, or is closed. The handler answers each request once, possibly much later.
+// size limit, so a slow, huge or malformed request costs the loop nothing: it gets a 400, 413
+// or 503 answer, or (too slow) its connection is closed. The handler answers each request once, possibly much later.
 
 #include "base/error.hpp"
 
