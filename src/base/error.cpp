@@ -45,8 +45,8 @@ Error make_error(errc code, std::string message) {
 
 }  // namespace cservice
 
-namespace boost::system {
-void throw_exception_from_error(const cservice::Error& e, const boost::source_location&) {
+namespace cservice {
+void throw_exception_from_error(const Error& e, const boost::source_location&) {
   throw std::runtime_error(e.message);
 }
-}  // namespace boost::system
+}  // namespace cservice

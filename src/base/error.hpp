@@ -39,8 +39,8 @@ Error make_error(errc code, std::string message);
 template <>
 struct std::is_error_code_enum<cservice::errc> : std::true_type {};
 
-namespace boost::system {
-// Lets Result<T>::value() throw something meaningful if a caller skips the check (a bug).
-[[noreturn]] void throw_exception_from_error(const cservice::Error& e,
-                                             const boost::source_location& loc);
-}  // namespace boost::system
+namespace cservice {
+// Lets Result<T>::value() throw something meaningful if a caller skips the check (a bug);
+// found by argument-dependent lookup.
+[[noreturn]] void throw_exception_from_error(const Error& e, const boost::source_location& loc);
+}  // namespace cservice

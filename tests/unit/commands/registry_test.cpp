@@ -1,0 +1,58 @@
+#include "commands/registry.hpp"
+
+#include <gtest/gtest.h>
+
+namespace cservice::commands {
+namespace {
+
+TEST(RegistryTest, BuiltinsHaveTheOriginalsDefaultLevels) {
+  Registry registry;
+  add_builtins(registry);
+  for (const char* name : {"help", "workers", "health", "info", "version", "start", "restart",
+                           "shutdown", "upgrade", "exit"}) {
+    const Command* command = registry.find(name);
+    ASSERT_NE(command, nullptr) << name;
+    EXPECT_FALSE(command->usage.empty()) << name;
+    EXPECT_FALSE(command->description.empty()) << name;
+  }
+  EXPECT_EQ(registry.required_level("exit"), TrustLevel::Local);
+  EXPECT_EQ(registry.required_level("help"), TrustLevel::Local);
+  EXPECT_EQ(registry.required_level("restart"), TrustLevel::Remote);
+  EXPECT_EQ(registry.required_level("nosuch"), TrustLevel::Disabled);
+}
+
+TEST(RegistryTest, OverridesWinOverDefaultsAndCustomCommandsReplaceBuiltins) {
+  Registry registry;
+  add_builtins(registry);
+  registry.override_level("exit", TrustLevel::Inproc);
+  registry.override_level("workers", TrustLevel::Disabled);
+  EXPECT_EQ(registry.required_level("exit"), TrustLevel::Inproc);
+  EXPECT_EQ(registry.required_level("workers"), TrustLevel::Disabled);
+  registry.add({"health", "health", "ours", TrustLevel::Local, nullptr});
+  EXPECT_EQ(registry.find("health")->description, "ours");
+  EXPECT_EQ(registry.required_level("health"), TrustLevel::Local);
+}
+
+TEST(RegistryTest, ArgumentHelpers) {
+  using nlohmann::json;
+  EXPECT_FALSE(parse_target("restart", {json("all")}, 0).value().has_value());
+  EXPECT_EQ(parse_target("restart", {json(42)}, 0).value(), Pid{42});
+  EXPECT_EQ(parse_target("restart", {json("x")}, 0).error().message,
+            "restart: expected 'all' or a worker pid, got \"x\"");
+  EXPECT_EQ(parse_target("restart", {}, 0).error().message, "restart: expected 'all' or a worker pid");
+  EXPECT_EQ(parse_options("restart", {json("all"), json({{"wait", 1}})}, 1, {"timeout"}).error().message,
+            "restart: unknown option 'wait'");
+  EXPECT_EQ(timeout_option("restart", json({{"timeout", -5}})).error().message,
+            "restart: timeout must be milliseconds (a whole number), got -5");
+  EXPECT_EQ(timeout_option("restart", json({{"timeout", 5}})).value(), Milliseconds(5));
+}
+
+TEST(RegistryTest, ReplyUnansweredAnswersInternalError) {
+  std::optional<Result<nlohmann::json>> got;
+  { Reply reply([&](Result<nlohmann::json> r) { got = std::move(r); }); }
+  ASSERT_TRUE(got.has_value());
+  EXPECT_FALSE(*got);
+}
+
+}  // namespace
+}  // namespace cservice::commands
