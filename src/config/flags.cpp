@@ -72,6 +72,7 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
       {"--restart-on-failure,--restartOnFailure", "restartOnFailure", "BOOL", "true|false (default true)", {}},
       {"--restart-delay-ms,--restartDelayMs", "restartDelayMs", "MS", "delay before a restart (default 100)", {}},
       {"--restarts-per-minute,--restartsPerMinute", "restartsPerMinute", "N", "crash-loop cap per worker (default 10)", {}},
+      {"--restart-concurrency-ratio,--restartConcurrencyRatio", "restartConcurrencyRatio", "RATIO", "rolling batches: 1 + floor(n * ratio) (default 0.33)", {}},
       {"--ready", "ready", "MODE", "auto|notify|started (default auto)", {}},
       {"--ready-timeout-ms,--readyTimeoutMs", "readyTimeoutMs", "MS", "time to become ready (default 30000)", {}},
       {"--ready-grace-ms,--readyGraceMs", "readyGraceMs", "MS", "auto: silent worker ready after (default 500)", {}},

@@ -212,6 +212,7 @@ const std::vector<KeyInfo>& known_keys() {
       {"restartOnFailure", "restart a worker that exits unexpectedly (default true)"},
       {"restartDelayMs", "delay before restarting a failed worker (default 100)"},
       {"restartsPerMinute", "restarts of one worker allowed in a minute before it counts as a crash loop (default 10)"},
+      {"restartConcurrencyRatio", "rolling restarts replace 1 + floor(n * ratio) workers at a time (default 0.33)"},
       {"listen", "socket(s) the master binds and passes to workers: PORT, HOST:PORT, NAME=HOST:PORT, unix:PATH"},
       {"ready", "when a worker counts as ready: auto (default), notify, started"},
       {"readyTimeoutMs", "how long a worker may take to become ready (default 30000)"},
@@ -306,6 +307,13 @@ Result<Options> from_json(const json& config, const std::string& base_dir) {
     auto n = integer(config, "restartsPerMinute", 0, 100000);
     if (!n) return n.error();
     o.policy.restarts_per_minute = static_cast<std::uint32_t>(*n);
+  }
+  if (config.contains("restartConcurrencyRatio")) {
+    const json& ratio = config["restartConcurrencyRatio"];
+    if (!ratio.is_number() || ratio.get<double>() < 0 || ratio.get<double>() > 1) {
+      return bad("restartConcurrencyRatio", "must be a number from 0 to 1", ratio);
+    }
+    o.policy.restart_concurrency_ratio = ratio.get<double>();
   }
   if (config.contains("listen")) {
     json list = config["listen"];

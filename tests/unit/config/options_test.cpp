@@ -62,7 +62,7 @@ TEST_F(OptionsTest, ReadsEveryKey) {
                       {"restartsPerMinute", 2}, {"listen", {"8080", "admin=127.0.0.1:9000"}},
                       {"ready", "notify"}, {"readyTimeoutMs", 700}, {"stopSignal", "SIGINT"},
                       {"stopTimeoutMs", 50}, {"cwd", dir_}, {"env", {{"A", "1"}}},
-                      {"silent", true}, {"args", {"-x"}}});
+                      {"silent", true}, {"args", {"-x"}}, {"restartConcurrencyRatio", 0.5}});
   ASSERT_TRUE(o) << o.error().message;
   EXPECT_EQ(o->policy.worker_count, 3u);
   EXPECT_FALSE(o->policy.restart_on_failure);
@@ -79,6 +79,7 @@ TEST_F(OptionsTest, ReadsEveryKey) {
   EXPECT_EQ(o->env.at("A"), "1");
   EXPECT_TRUE(o->silent);
   EXPECT_EQ(o->args, std::vector<std::string>{"-x"});
+  EXPECT_EQ(o->policy.restart_concurrency_ratio, 0.5);
 }
 
 TEST_F(OptionsTest, UnknownKeyIsNamedWithTheNearestValidOne) {
@@ -94,6 +95,8 @@ TEST_F(OptionsTest, BadValuesAreNamed) {
   EXPECT_EQ(error_of({{"restartOnFailure", "yes"}}),
             "bad option restartOnFailure: must be true or false, got \"yes\"");
   EXPECT_EQ(error_of({{"restartDelayMs", -1}}).rfind("bad option restartDelayMs:", 0), 0u);
+  EXPECT_EQ(error_of({{"restartConcurrencyRatio", 2}}),
+            "bad option restartConcurrencyRatio: must be a number from 0 to 1, got 2");
   EXPECT_EQ(error_of({{"ready", "soon"}}),
             "bad option ready: must be one of auto, notify, started, got \"soon\"");
   EXPECT_EQ(error_of({{"stopSignal", "SIGNOPE"}}).rfind("bad option stopSignal:", 0), 0u);
