@@ -92,6 +92,34 @@ Result<nlohmann::json> parse_options(const std::string& command,
   return options;
 }
 
+Result<TargetArgs> parse_target_args(const std::string& command,
+                                     const std::vector<nlohmann::json>& args,
+                                     std::size_t options_at,
+                                     std::initializer_list<const char*> allowed) {
+  auto target = parse_target(command, args, 0);
+  if (!target) return target.error();
+  auto options = parse_options(command, args, options_at, allowed);
+  if (!options) return options.error();
+  auto timeout = timeout_option(command, *options);
+  if (!timeout) return timeout.error();
+  return TargetArgs{*target, std::move(*options), *timeout};
+}
+
+void answer_when_done(
+    Reply reply,
+    const std::function<Result<void>(std::function<void(Result<nlohmann::json>)>)>& begin) {
+  // A completion is copyable; the reply is not: share it.
+  auto shared = std::make_shared<Reply>(std::move(reply));
+  auto begun = begin([shared](Result<nlohmann::json> result) {
+    if (result) {
+      shared->ok(std::move(*result));
+    } else {
+      shared->fail(result.error());
+    }
+  });
+  if (!begun) shared->fail(begun.error());
+}
+
 Result<std::optional<Milliseconds>> timeout_option(const std::string& command,
                                                    const nlohmann::json& options) {
   if (!options.contains("timeout")) return std::optional<Milliseconds>();

@@ -54,6 +54,24 @@ Result<nlohmann::json> parse_options(const std::string& command,
 Result<std::optional<Milliseconds>> timeout_option(const std::string& command,
                                                    const nlohmann::json& options);
 
+// The usual shape `command all|pid ... {options}`: the target at args[0], the options object
+// at args[options_at], and its timeout.
+struct TargetArgs {
+  std::optional<Pid> target;  // nullopt: all
+  nlohmann::json options;
+  std::optional<Milliseconds> timeout;
+};
+Result<TargetArgs> parse_target_args(const std::string& command,
+                                     const std::vector<nlohmann::json>& args,
+                                     std::size_t options_at,
+                                     std::initializer_list<const char*> allowed);
+
+// Answers `reply` when a long supervisor operation is over: `begin` gets the completion to
+// hand to the supervisor; an error from `begin` itself answers at once.
+void answer_when_done(
+    Reply reply,
+    const std::function<Result<void>(std::function<void(Result<nlohmann::json>)>)>& begin);
+
 // The milliseconds between two time points, for results.
 long long milliseconds_between(TimePoint from, TimePoint to);
 

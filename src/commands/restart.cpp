@@ -15,28 +15,20 @@ Command restart_command() {
       TrustLevel::Remote,
       [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,
          Reply reply) {
-        auto target = parse_target("restart", args, 0);
-        auto options = target ? parse_options("restart", args, 1, {"timeout"}) : target.error();
-        auto timeout = options ? timeout_option("restart", *options) : options.error();
-        if (!timeout) {
-          reply.fail(timeout.error());
+        auto parsed = parse_target_args("restart", args, 1, {"timeout"});
+        if (!parsed) {
+          reply.fail(parsed.error());
           return;
         }
         supervisor::RolloutRequest request;
         request.reason = supervisor::Reason::Restart;
-        request.only = *target;
-        request.stop_timeout = *timeout;
-        request.description = *target ? fmt::format("restart {}", to_int(**target)) : "restart all";
-        auto shared = std::make_shared<Reply>(std::move(reply));
-        auto begun = context.supervisor.begin_rollout(
-            std::move(request), [shared](Result<nlohmann::json> result) {
-              if (result) {
-                shared->ok(std::move(*result));
-              } else {
-                shared->fail(result.error());
-              }
-            });
-        if (!begun) shared->fail(begun.error());
+        request.only = parsed->target;
+        request.stop_timeout = parsed->timeout;
+        request.description =
+            parsed->target ? fmt::format("restart {}", to_int(*parsed->target)) : "restart all";
+        answer_when_done(std::move(reply), [&](supervisor::Completion done) {
+          return context.supervisor.begin_rollout(std::move(request), std::move(done));
+        });
       },
   };
 }

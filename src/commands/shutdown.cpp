@@ -13,28 +13,19 @@ Command shutdown_command() {
       TrustLevel::Remote,
       [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,
          Reply reply) {
-        auto target = parse_target("shutdown", args, 0);
-        auto options = target ? parse_options("shutdown", args, 1, {"timeout"}) : target.error();
-        auto timeout = options ? timeout_option("shutdown", *options) : options.error();
-        if (!timeout) {
-          reply.fail(timeout.error());
+        auto parsed = parse_target_args("shutdown", args, 1, {"timeout"});
+        if (!parsed) {
+          reply.fail(parsed.error());
           return;
         }
-        if (!*target) {
+        if (!parsed->target) {
           reply.ok({{"shutdown", "all"}, {"workers", context.supervisor.workers().size()}});
           context.shutdown_service(/*force=*/false);
           return;
         }
-        auto shared = std::make_shared<Reply>(std::move(reply));
-        auto begun = context.supervisor.stop_worker(
-            **target, *timeout, [shared](Result<nlohmann::json> result) {
-              if (result) {
-                shared->ok({{"stopped", std::move(*result)}});
-              } else {
-                shared->fail(result.error());
-              }
-            });
-        if (!begun) shared->fail(begun.error());
+        answer_when_done(std::move(reply), [&](supervisor::Completion done) {
+          return context.supervisor.stop_worker(*parsed->target, parsed->timeout, std::move(done));
+        });
       },
   };
 }

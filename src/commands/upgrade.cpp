@@ -41,19 +41,14 @@ Command upgrade_command() {
       TrustLevel::Remote,
       [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,
          Reply reply) {
-        auto target = parse_target("upgrade", args, 0);
-        if (!target) {
-          reply.fail(target.error());
+        auto parsed = parse_target_args("upgrade", args, 2, {"cwd", "args", "timeout", "monitor"});
+        auto program = parsed ? checked_program(args.size() > 1 ? args[1] : nlohmann::json())
+                              : parsed.error();
+        if (!program) {
+          reply.fail(program.error());
           return;
         }
-        auto program = checked_program(args.size() > 1 ? args[1] : nlohmann::json());
-        auto options = program ? parse_options("upgrade", args, 2, {"cwd", "args", "timeout", "monitor"})
-                               : program.error();
-        auto timeout = options ? timeout_option("upgrade", *options) : options.error();
-        if (!timeout) {
-          reply.fail(timeout.error());
-          return;
-        }
+        const nlohmann::json* options = &parsed->options;
         supervisor::ProgramSpec spec = context.supervisor.program();
         spec.program = *program;
         if (options->contains("cwd")) {
@@ -74,9 +69,9 @@ Command upgrade_command() {
         }
         supervisor::RolloutRequest request;
         request.reason = supervisor::Reason::Upgrade;
-        request.only = *target;
+        request.only = parsed->target;
         request.program = spec;
-        request.stop_timeout = *timeout;
+        request.stop_timeout = parsed->timeout;
         if (options->contains("monitor")) {
           const auto& m = (*options)["monitor"];
           if (!m.is_number_integer() || m.get<long long>() < 0) {
@@ -85,18 +80,12 @@ Command upgrade_command() {
           }
           request.monitor = Milliseconds(m.get<long long>());
         }
-        request.description = fmt::format("upgrade {} {}", *target ? std::to_string(to_int(**target)) : "all",
-                                          spec.program);
-        auto shared = std::make_shared<Reply>(std::move(reply));
-        auto begun = context.supervisor.begin_rollout(
-            std::move(request), [shared](Result<nlohmann::json> result) {
-              if (result) {
-                shared->ok(std::move(*result));
-              } else {
-                shared->fail(result.error());
-              }
-            });
-        if (!begun) shared->fail(begun.error());
+        request.description = fmt::format(
+            "upgrade {} {}", parsed->target ? std::to_string(to_int(*parsed->target)) : "all",
+            spec.program);
+        answer_when_done(std::move(reply), [&](supervisor::Completion done) {
+          return context.supervisor.begin_rollout(std::move(request), std::move(done));
+        });
       },
   };
 }

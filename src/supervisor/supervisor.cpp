@@ -263,8 +263,8 @@ void Supervisor::on_exited(Pid pid, ExitStatus status) {
                    {{"worker", to_int(slot->info.id)}, {"pid", to_int(pid)},
                     {"reason", to_string(reason)}, {"status", status.describe()}}});
   for (auto& done : std::exchange(slot->on_stopped, {})) {
-    done(nlohmann::json{{"worker", to_int(slot->info.id)}, {"pid", to_int(pid)},
-                        {"status", status.describe()}});
+    done(nlohmann::json{{"stopped", {{"worker", to_int(slot->info.id)}, {"pid", to_int(pid)},
+                                     {"status", status.describe()}}}});
   }
   // A replacement under way takes the slot over when ready; no restart of its own.
   if (failure && !slot->incoming) after_failure(*slot);

@@ -242,6 +242,11 @@ int ServiceProcess::listen_port(std::chrono::milliseconds timeout) {
   return match ? std::stoi((*match)[1]) : -1;
 }
 
+int ServiceProcess::api_port(std::chrono::milliseconds timeout) {
+  const auto match = wait_for(R"(control: REST API on http://.*:(\d+)/cli)", timeout, "the REST API");
+  return match ? std::stoi((*match)[1]) : -1;
+}
+
 std::vector<pid_t> ServiceProcess::started_pids() const {
   const std::regex re(R"(event workerStart \{"pid":(\d+))");
   std::vector<pid_t> pids;

@@ -69,6 +69,8 @@ class ServiceProcess {
 
   // The port of the first "listening on HOST:PORT" line.
   int listen_port(std::chrono::milliseconds timeout = 5s);
+  // The port of the REST API, from its "control: REST API on http://HOST:PORT/cli" line.
+  int api_port(std::chrono::milliseconds timeout = 10s);
   // The pids of workers reported ready (from the event log), in order.
   std::vector<pid_t> started_pids() const;
 

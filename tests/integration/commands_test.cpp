@@ -27,8 +27,7 @@ class CommandsTest : public IntegrationTest {
     args.push_back("--");
     args.insert(args.end(), worker_args.begin(), worker_args.end());
     auto& service = start(args);
-    const auto api = service.wait_for(R"(REST API on http://127\.0\.0\.1:(\d+)/cli)", 10s, "the API");
-    port_ = api ? std::stoi((*api)[1]) : -1;
+    port_ = service.api_port();
     EXPECT_TRUE(service.wait_for_count("starting -> ready", static_cast<std::size_t>(workers), 10s,
                                        "the workers ready"));
     return service;

@@ -26,9 +26,7 @@ class ControlTest : public IntegrationTest {
     args.insert(args.end(), extra.begin(), extra.end());
     args.push_back(test_worker_binary());
     auto& service = start(args);
-    const auto api = service.wait_for(R"(control: REST API on http://127\.0\.0\.1:(\d+)/cli)", 10s,
-                                      "the REST API");
-    port_ = api ? std::stoi((*api)[1]) : -1;
+    port_ = service.api_port();
     EXPECT_TRUE(service.wait_for_count("starting -> ready", 2, 10s, "2 workers ready"));
     return service;
   }
@@ -117,9 +115,8 @@ TEST_F(ControlTest, HealthReportsACrashLoop) {
   auto& service = start({"--workers", "1", "--restarts-per-minute", "1", "--restart-delay-ms",
                          "10", "--access-key", kKey, "--host", "127.0.0.1", "--port", "0",
                          test_worker_binary(), "--", "--crash-after", "0"});
-  const auto api = service.wait_for(R"(REST API on http://127\.0\.0\.1:(\d+)/cli)", 10s, "the API");
-  ASSERT_TRUE(api);
-  port_ = std::stoi((*api)[1]);
+  port_ = service.api_port();
+  ASSERT_GT(port_, 0);
   ASSERT_TRUE(service.wait_for("CRASH LOOP", 10s, "the crash loop"));
   const json health = json::parse(post(std::string("cmd=health&accessKey=") + kKey)->body);
   EXPECT_EQ(health["health"], "crash-loop");
@@ -151,9 +148,8 @@ TEST_F(ControlTest, LevelsFromConfigAndPerKeyRights) {
           .dump(),
       false);
   auto& service = start({config});
-  const auto api = service.wait_for(R"(REST API on http://127\.0\.0\.1:(\d+)/cli)", 10s, "the API");
-  ASSERT_TRUE(api);
-  port_ = std::stoi((*api)[1]);
+  port_ = service.api_port();
+  ASSERT_GT(port_, 0);
   EXPECT_EQ(post("cmd=info&accessKey=admin-key")->status, 401u);      // inproc only
   EXPECT_EQ(post("cmd=version&accessKey=admin-key")->status, 401u);   // disabled
   EXPECT_EQ(post("cmd=workers&accessKey=admin-key")->status, 200u);

@@ -27,8 +27,7 @@ class ZeroDowntimeTest : public IntegrationTest, public ::testing::WithParamInte
                            "--host", "127.0.0.1", "--port", "0", "--silent",
                            hello_worker_binary(), "--", "--body", "v1"});
     data_port_ = service.listen_port();
-    const auto api = service.wait_for(R"(REST API on http://127\.0\.0\.1:(\d+)/cli)", 10s, "the API");
-    api_port_ = api ? std::stoi((*api)[1]) : -1;
+    api_port_ = service.api_port();
     EXPECT_TRUE(service.wait_for_count("starting -> ready", 4, 10s, "4 workers ready"));
     return service;
   }
