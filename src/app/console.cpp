@@ -6,6 +6,7 @@
 #include <boost/asio/read_until.hpp>
 
 #include <cstdio>
+#include <fcntl.h>
 #include <iostream>
 #include <unistd.h>
 
@@ -30,6 +31,12 @@ bool print_outcome(unsigned status, const std::string& body_or_error, bool raw_j
 
 Console::Console(boost::asio::io_context& io, control::ControlPlane& control_plane)
     : input_(io, ::dup(STDIN_FILENO)), control_plane_(control_plane) {}
+
+Console::~Console() {
+  // The descriptor shares its open file (and O_NONBLOCK) with the terminal's other users.
+  const int flags = ::fcntl(STDIN_FILENO, F_GETFL);
+  if (flags >= 0) ::fcntl(STDIN_FILENO, F_SETFL, flags & ~O_NONBLOCK);
+}
 
 void Console::start() {
   log::info("console: type a command (help lists them); it runs with inproc access");

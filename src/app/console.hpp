@@ -15,6 +15,7 @@ namespace cservice::app {
 class Console {
  public:
   Console(boost::asio::io_context& io, control::ControlPlane& control_plane);
+  ~Console();  // gives the terminal back in blocking mode, as the shell expects it
   void start();
 
  private:

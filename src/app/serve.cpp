@@ -44,12 +44,12 @@ std::optional<commands::ProcessStats> read_process_stats(Pid pid) {
 
 int serve(const config::Options& options) {
   const std::string key = options.control.keys.empty() ? "" : options.control.keys.front().secret;
-  if (!key.empty()) {
+  if (!key.empty() && options.control.port != 0) {
     // The seed's piping: if a service already answers on the control port, become its console
     // rather than a second service.
     auto probe = control::send_command(options.control.host, options.control.port, key,
                                        "version", std::chrono::milliseconds(500));
-    if (probe && options.control.port != 0) {
+    if (probe) {
       return attached_console(options.control.host, options.control.port, key);
     }
   }

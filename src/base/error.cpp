@@ -16,6 +16,7 @@ class Category final : public std::error_category {
       case errc::busy: return "busy";
       case errc::not_found: return "not found";
       case errc::timed_out: return "timed out";
+      case errc::internal: return "internal error";
     }
     return "unknown error";
   }

@@ -25,6 +25,7 @@ enum class errc {
   busy,
   not_found,
   timed_out,
+  internal,  // our bug, reported to the caller rather than crashing
 };
 const std::error_category& cservice_category() noexcept;
 std::error_code make_error_code(errc e) noexcept;

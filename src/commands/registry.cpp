@@ -11,7 +11,7 @@ namespace cservice::commands {
 Reply::~Reply() {
   if (sink_) {
     log::error("bug: a command finished without answering");
-    sink_(make_error(errc::bad_request, "internal error: the command did not answer"));
+    sink_(make_error(errc::internal, "internal error: the command did not answer"));
   }
 }
 

@@ -1,6 +1,7 @@
 #include "commands/registry.hpp"
 #include "supervisor/supervisor.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 namespace cservice::commands {
@@ -19,7 +20,8 @@ Command start_command() {
         std::optional<supervisor::ProgramSpec> spec;
         if (!args.empty() && args[0].is_string()) {
           spec = context.supervisor.program();
-          spec->program = std::filesystem::absolute(args[0].get<std::string>()).string();
+          std::error_code ec;
+          spec->program = std::filesystem::absolute(args[0].get<std::string>(), ec).string();
           at = 1;
         }
         auto options = parse_options("start", args, at, {"count", "cwd", "args", "timeout"});
@@ -39,11 +41,21 @@ Command start_command() {
         if ((options->contains("cwd") || options->contains("args")) && !spec) {
           spec = context.supervisor.program();
         }
-        if (options->contains("cwd") && (*options)["cwd"].is_string()) {
+        if (options->contains("cwd")) {
+          if (!(*options)["cwd"].is_string()) {
+            reply.fail(make_error(errc::bad_request, "start: cwd must be a path"));
+            return;
+          }
           spec->cwd = (*options)["cwd"].get<std::string>();
         }
-        if (options->contains("args") && (*options)["args"].is_array()) {
-          spec->args = (*options)["args"].get<std::vector<std::string>>();
+        if (options->contains("args")) {
+          const auto& list = (*options)["args"];
+          if (!list.is_array() || std::any_of(list.begin(), list.end(),
+                                              [](const auto& a) { return !a.is_string(); })) {
+            reply.fail(make_error(errc::bad_request, "start: args must be an array of strings"));
+            return;
+          }
+          spec->args = list.get<std::vector<std::string>>();
         }
         auto started = context.supervisor.start_workers(count, std::move(spec));
         if (!started) {

@@ -13,6 +13,7 @@ namespace {
 
 unsigned status_of(const Error& error) {
   if (error.code == make_error_code(errc::not_found)) return 404;
+  if (error.code == make_error_code(errc::internal)) return 500;
   return 400;
 }
 
@@ -68,14 +69,20 @@ void ControlPlane::run(std::string_view text, std::string_view key, TrustLevel c
                                line->name, to_string(required), to_string(caller))});
     return;
   }
-  command->run(context_, registry_, line->args,
-               commands::Reply([done = std::move(done)](Result<nlohmann::json> result) {
-                 if (result) {
-                   done({200, std::move(*result), {}});
-                 } else {
-                   done({status_of(result.error()), {}, result.error().message});
-                 }
-               }));
+  commands::Reply reply([done = std::move(done)](Result<nlohmann::json> result) {
+    if (result) {
+      done({200, std::move(*result), {}});
+    } else {
+      done({status_of(result.error()), {}, result.error().message});
+    }
+  });
+  // No exception may cross the loop: a throwing command is a bug, logged; its Reply, destroyed
+  // unanswered on the way out, answers "internal error".
+  try {
+    command->run(context_, registry_, line->args, std::move(reply));
+  } catch (const std::exception& e) {
+    log::error("bug: command '{}' threw: {}", line->name, e.what());
+  }
 }
 
 void ControlPlane::on_http(HttpRequest request, HttpServer::Respond respond) {

@@ -17,7 +17,7 @@ namespace cservice::control {
 
 // The answer to one command line.
 struct Outcome {
-  unsigned status = 200;  // HTTP status: 200, 400, 401, 404, 405
+  unsigned status = 200;  // HTTP status: 200, 400, 401, 404, 405, 500 (a bug of ours)
   nlohmann::json result;  // with 200
   std::string error;      // otherwise
 };

@@ -1,0 +1,73 @@
+#include "control/control_plane.hpp"
+
+#include "base/log.hpp"
+#include "supervisor/supervisor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+namespace cservice::control {
+namespace {
+
+class NoSpawner final : public supervisor::Spawner {
+ public:
+  Result<Pid> start(WorkerId, const supervisor::ProgramSpec&) override { return Pid{1000}; }
+  void stop(WorkerId, Pid, supervisor::StopMode) override {}
+};
+
+class ControlPlaneTest : public ::testing::Test {
+ protected:
+  ControlPlaneTest() {
+    log::set_sink([](log::Level, std::string_view) {});
+    commands::add_builtins(registry_);
+    registry_.add({"boom", "boom", "throws", TrustLevel::Remote,
+                   [](commands::Context&, const commands::Registry&,
+                      const std::vector<nlohmann::json>&, commands::Reply) {
+                     throw std::runtime_error("kaboom");
+                   }});
+  }
+  ~ControlPlaneTest() override { log::reset_sink(); }
+
+  Outcome run(const std::string& line, const std::string& key, TrustLevel caller) {
+    Outcome got{0, {}, "(no answer)"};
+    plane_.run(line, key, caller, [&](Outcome outcome) { got = std::move(outcome); });
+    return got;
+  }
+
+  FakeClock clock_;
+  NoSpawner spawner_;
+  supervisor::EventBus events_;
+  supervisor::Supervisor supervisor_{supervisor::Policy{}, {"/srv/app", {}, {}}, spawner_, clock_,
+                                     events_};
+  commands::Registry registry_;
+  commands::Context context_{supervisor_, clock_, clock_.now(), "0.0", "/srv/app", nullptr, nullptr};
+  ControlPlane plane_{registry_, context_, AccessPolicy({{"k", std::nullopt}}, loopback_networks()),
+                      false};
+};
+
+TEST_F(ControlPlaneTest, AThrowingCommandIsAnsweredAndTheCallerLearnsIt) {
+  const Outcome outcome = run("boom", "k", TrustLevel::Remote);
+  EXPECT_EQ(outcome.status, 500u);
+  EXPECT_EQ(outcome.error, "internal error: the command did not answer");
+}
+
+TEST_F(ControlPlaneTest, OutcomesForEachKindOfRequest) {
+  EXPECT_EQ(run("version", "k", TrustLevel::Remote).status, 200u);
+  EXPECT_EQ(run("version", "nope", TrustLevel::Remote).status, 401u);
+  EXPECT_EQ(run("nosuch", "k", TrustLevel::Remote).status, 404u);
+  EXPECT_EQ(run("nosuch", "nope", TrustLevel::Remote).status, 401u) << "learned before the key";
+  EXPECT_EQ(run("x {", "k", TrustLevel::Remote).status, 400u);
+  EXPECT_EQ(run("x {", "nope", TrustLevel::Remote).status, 401u) << "learned before the key";
+  EXPECT_EQ(run("exit now", "k", TrustLevel::Remote).status, 401u);
+  EXPECT_EQ(run("help", "", TrustLevel::Inproc).status, 200u);
+}
+
+TEST(MaskKeyTest, HidesTheKeyAndKeepsTheRest) {
+  EXPECT_EQ(mask_key("/cli?cmd=workers&accessKey=s3cret"), "/cli?cmd=workers&accessKey=***");
+  EXPECT_EQ(mask_key("/cli?accessKey=s3cret&cmd=restart%20all"), "/cli?accessKey=***&cmd=restart%20all");
+  EXPECT_EQ(mask_key("/cli?cmd=health"), "/cli?cmd=health");
+}
+
+}  // namespace
+}  // namespace cservice::control
