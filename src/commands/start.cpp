@@ -12,7 +12,8 @@ Command start_command() {
       "start [program] {\"count\": n, \"cwd\": dir, \"args\": [...]}",
       "Without a count: starts the worker slots that have no process (stopped with shutdown, or "
       "given up on in a crash loop). With a count: adds that many workers. With a program, "
-      "those run it instead of the service's program.",
+      "those run it instead of the service's program. Answers with the new pids once started "
+      "(`workers` shows when they are ready).",
       TrustLevel::Remote,
       [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,
          Reply reply) {
@@ -24,7 +25,7 @@ Command start_command() {
           spec->program = std::filesystem::absolute(args[0].get<std::string>(), ec).string();
           at = 1;
         }
-        auto options = parse_options("start", args, at, {"count", "cwd", "args", "timeout"});
+        auto options = parse_options("start", args, at, {"count", "cwd", "args"});
         if (!options) {
           reply.fail(options.error());
           return;

@@ -9,7 +9,8 @@ Command workers_command() {
   return {
       "workers",
       "workers [simple|details]",
-      "Lists the worker slots: id, pid, state, reason of the last change, uptime, restarts; "
+      "Lists the worker slots: id, pid, state, reason of the last change, time in that state "
+      "(sinceMs), the process's uptime, restarts; "
       "`details` adds memory (RSS) and CPU time, `simple` keeps only id, pid and state.",
       TrustLevel::Remote,
       [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,
@@ -30,6 +31,7 @@ Command workers_command() {
           if (mode != "simple") {
             item["reason"] = supervisor::to_string(w.reason);
             item["sinceMs"] = milliseconds_between(w.since, now);
+            if (w.pid) item["uptimeMs"] = milliseconds_between(w.started, now);
             item["restarts"] = w.restarts;
             if (w.crash_loop) item["crashLoop"] = true;
             if (!w.status.empty()) item["status"] = w.status;

@@ -111,6 +111,7 @@ void Supervisor::spawn(Slot& slot, Reason reason) {
     return;
   }
   slot.info.pid = *pid;
+  slot.info.started = clock_.now();
   set_state(slot, WorkerState::Starting, reason);
   events_.publish({"workerStart",
                    {{"worker", to_int(slot.info.id)}, {"pid", to_int(*pid)},
@@ -484,6 +485,7 @@ void Supervisor::promote(Slot& slot) {
   if (r.spec) slot.spec = r.spec;
   slot.info.program = slot.spec->program;
   slot.info.pid = in.pid;
+  slot.info.started = in.started;
   slot.info.status = in.status;
   slot.info.crash_loop = false;
   slot.restart_at.reset();

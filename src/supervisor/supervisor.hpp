@@ -52,6 +52,7 @@ struct WorkerInfo {
   WorkerState state = WorkerState::Exited;
   Reason reason = Reason::Start;  // of the last start or exit
   TimePoint since{};              // when it entered `state`
+  TimePoint started{};            // when its current process started
   std::uint32_t restarts = 0;     // over the slot's whole life
   bool crash_loop = false;
   std::string status;             // last STATUS= text

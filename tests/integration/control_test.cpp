@@ -99,6 +99,7 @@ TEST_F(ControlTest, WorkersAndHealthDescribeTheService) {
   EXPECT_EQ(workers[0]["pid"], pids.at(0));
   EXPECT_EQ(workers[1]["state"], "ready");
   EXPECT_EQ(workers[0]["restarts"], 0);
+  EXPECT_GE(workers[0]["uptimeMs"].get<long>(), 0);
   const json details = json::parse(post("cmd=workers%20details" + key)->body)["workers"];
   EXPECT_GT(details[0]["rssBytes"].get<long>(), 0);
   EXPECT_TRUE(details[0].contains("cpuSeconds"));
