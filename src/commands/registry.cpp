@@ -105,6 +105,26 @@ Result<TargetArgs> parse_target_args(const std::string& command,
   return TargetArgs{*target, std::move(*options), *timeout};
 }
 
+Result<void> apply_program_options(const std::string& command, const nlohmann::json& options,
+                                   supervisor::ProgramSpec& spec) {
+  if (options.contains("cwd")) {
+    if (!options["cwd"].is_string()) {
+      return make_error(errc::bad_request, fmt::format("{}: cwd must be a path", command));
+    }
+    spec.cwd = options["cwd"].get<std::string>();
+  }
+  if (options.contains("args")) {
+    const auto& list = options["args"];
+    if (!list.is_array() ||
+        std::any_of(list.begin(), list.end(), [](const auto& a) { return !a.is_string(); })) {
+      return make_error(errc::bad_request,
+                        fmt::format("{}: args must be an array of strings", command));
+    }
+    spec.args = list.get<std::vector<std::string>>();
+  }
+  return {};
+}
+
 void answer_when_done(
     Reply reply,
     const std::function<Result<void>(std::function<void(Result<nlohmann::json>)>)>& begin) {

@@ -4,6 +4,7 @@
 // library's control()), which win over a command's own default level.
 
 #include "commands/command.hpp"
+#include "supervisor/types.hpp"
 
 #include <map>
 #include <string>
@@ -65,6 +66,11 @@ Result<TargetArgs> parse_target_args(const std::string& command,
                                      const std::vector<nlohmann::json>& args,
                                      std::size_t options_at,
                                      std::initializer_list<const char*> allowed);
+
+// Applies the options `cwd` (a path) and `args` (an array of strings), where given, to `spec`;
+// an error names `command` and the bad option.
+Result<void> apply_program_options(const std::string& command, const nlohmann::json& options,
+                                   supervisor::ProgramSpec& spec);
 
 // Answers `reply` when a long supervisor operation is over: `begin` gets the completion to
 // hand to the supervisor; an error from `begin` itself answers at once.

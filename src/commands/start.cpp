@@ -1,7 +1,6 @@
 #include "commands/registry.hpp"
 #include "supervisor/supervisor.hpp"
 
-#include <algorithm>
 #include <filesystem>
 
 namespace cservice::commands {
@@ -42,21 +41,11 @@ Command start_command() {
         if ((options->contains("cwd") || options->contains("args")) && !spec) {
           spec = context.supervisor.program();
         }
-        if (options->contains("cwd")) {
-          if (!(*options)["cwd"].is_string()) {
-            reply.fail(make_error(errc::bad_request, "start: cwd must be a path"));
+        if (spec) {
+          if (auto applied = apply_program_options("start", *options, *spec); !applied) {
+            reply.fail(applied.error());
             return;
           }
-          spec->cwd = (*options)["cwd"].get<std::string>();
-        }
-        if (options->contains("args")) {
-          const auto& list = (*options)["args"];
-          if (!list.is_array() || std::any_of(list.begin(), list.end(),
-                                              [](const auto& a) { return !a.is_string(); })) {
-            reply.fail(make_error(errc::bad_request, "start: args must be an array of strings"));
-            return;
-          }
-          spec->args = list.get<std::vector<std::string>>();
         }
         auto started = context.supervisor.start_workers(count, std::move(spec));
         if (!started) {

@@ -51,21 +51,9 @@ Command upgrade_command() {
         const nlohmann::json* options = &parsed->options;
         supervisor::ProgramSpec spec = context.supervisor.program();
         spec.program = *program;
-        if (options->contains("cwd")) {
-          if (!(*options)["cwd"].is_string()) {
-            reply.fail(make_error(errc::bad_request, "upgrade: cwd must be a path"));
-            return;
-          }
-          spec.cwd = (*options)["cwd"].get<std::string>();
-        }
-        if (options->contains("args")) {
-          const auto& list = (*options)["args"];
-          if (!list.is_array() || std::any_of(list.begin(), list.end(),
-                                              [](const auto& a) { return !a.is_string(); })) {
-            reply.fail(make_error(errc::bad_request, "upgrade: args must be an array of strings"));
-            return;
-          }
-          spec.args = list.get<std::vector<std::string>>();
+        if (auto applied = apply_program_options("upgrade", *options, spec); !applied) {
+          reply.fail(applied.error());
+          return;
         }
         supervisor::RolloutRequest request;
         request.reason = supervisor::Reason::Upgrade;

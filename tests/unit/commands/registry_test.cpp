@@ -47,6 +47,20 @@ TEST(RegistryTest, ArgumentHelpers) {
   EXPECT_EQ(timeout_option("restart", json({{"timeout", 5}})).value(), Milliseconds(5));
 }
 
+TEST(RegistryTest, ProgramOptionsApplyCwdAndArgs) {
+  using nlohmann::json;
+  supervisor::ProgramSpec spec{"/srv/v2", {"--old"}, "/srv"};
+  ASSERT_TRUE(apply_program_options("upgrade", json({{"cwd", "/tmp"}, {"args", {"-v"}}}), spec));
+  EXPECT_EQ(spec.cwd, "/tmp");
+  EXPECT_EQ(spec.args, std::vector<std::string>{"-v"});
+  EXPECT_TRUE(apply_program_options("start", json::object(), spec));
+  EXPECT_EQ(spec.cwd, "/tmp");
+  EXPECT_EQ(apply_program_options("start", json({{"cwd", 3}}), spec).error().message,
+            "start: cwd must be a path");
+  EXPECT_EQ(apply_program_options("upgrade", json({{"args", {"-v", 2}}}), spec).error().message,
+            "upgrade: args must be an array of strings");
+}
+
 TEST(RegistryTest, ReplyUnansweredAnswersInternalError) {
   std::optional<Result<nlohmann::json>> got;
   { Reply reply([&](Result<nlohmann::json> r) { got = std::move(r); }); }
