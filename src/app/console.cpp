@@ -29,7 +29,7 @@ bool print_outcome(unsigned status, const std::string& body_or_error, bool raw_j
   return true;
 }
 
-Console::Console(boost::asio::io_context& io, control::ControlPlane& control_plane)
+Console::Console(boost::asio::io_context& io, controlplane::ControlPlane& control_plane)
     : input_(io, ::dup(STDIN_FILENO)), control_plane_(control_plane) {}
 
 Console::~Console() {
@@ -52,7 +52,7 @@ void Console::read_line() {
         buffer_.erase(0, n);
         if (line.find_first_not_of(" \t\r") != std::string::npos) {
           control_plane_.run(line, {}, commands::TrustLevel::Inproc,
-                             [](const control::Outcome& outcome) {
+                             [](const controlplane::Outcome& outcome) {
                                print_outcome(outcome.status,
                                              outcome.status == 200 ? outcome.result.dump()
                                                                    : outcome.error,
@@ -69,7 +69,7 @@ int attached_console(const std::string& host, std::uint16_t port, const std::str
   bool all_ok = true;
   for (std::string line; std::getline(std::cin, line);) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto answer = control::send_command(host, port, key, line, std::chrono::minutes(10));
+    auto answer = controlplane::send_command(host, port, key, line, std::chrono::minutes(10));
     if (!answer) {
       log::error("{}", answer.error().message);
       return 1;

@@ -14,7 +14,7 @@ namespace cservice::app {
 
 class Console {
  public:
-  Console(boost::asio::io_context& io, control::ControlPlane& control_plane);
+  Console(boost::asio::io_context& io, controlplane::ControlPlane& control_plane);
   ~Console();  // gives the terminal back in blocking mode, as the shell expects it
   void start();
 
@@ -22,7 +22,7 @@ class Console {
   void read_line();
 
   boost::asio::posix::stream_descriptor input_;
-  control::ControlPlane& control_plane_;
+  controlplane::ControlPlane& control_plane_;
   std::string buffer_;
 };
 

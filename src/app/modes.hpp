@@ -1,6 +1,7 @@
 #pragma once
 // The modes of the cservice command. main.cpp picks one from the command line.
 
+#include "app/running.hpp"
 #include "config/flags.hpp"
 #include "config/options.hpp"
 
@@ -11,7 +12,7 @@ inline constexpr int kExitFailure = 1;  // a runtime failure; in remote mode, a 
 inline constexpr int kExitUsage = 2;
 
 // Serve: run the workers (and the REST API when an access key is set) until stopped.
-int serve(const config::Options& options);
+int serve(const config::Options& options, const ServeHooks& hooks = {});
 
 // Remote: send one command line to the service on host:port and print its answer.
 int remote(const config::CommandLine& command_line);

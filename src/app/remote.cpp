@@ -17,7 +17,7 @@ int remote(const config::CommandLine& command_line) {
     return kExitUsage;
   }
   const std::string key = settings->keys.empty() ? std::string() : settings->keys.front().secret;
-  auto answer = control::send_command(settings->host, settings->port, key, command_line.target,
+  auto answer = controlplane::send_command(settings->host, settings->port, key, command_line.target,
                                       std::chrono::minutes(10));
   if (!answer) {
     log::error("{}", answer.error().message);

@@ -4,12 +4,15 @@
 #include "app/console.hpp"
 #include "app/daemon.hpp"
 #include "app/modes.hpp"
+#include "app/running.hpp"
 #include "app/version.hpp"
 #include "base/log.hpp"
+#include "commands/directory.hpp"
 #include "commands/registry.hpp"
 #include "control/control_plane.hpp"
 #include "control/http_client.hpp"
 #include "control/http_server.hpp"
+#include "control/worker_channel.hpp"
 #include "runtime/runtime.hpp"
 
 #include <boost/asio/post.hpp>
@@ -17,6 +20,8 @@
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
+
+extern char** environ;
 
 namespace cservice::app {
 namespace {
@@ -40,14 +45,71 @@ std::optional<commands::ProcessStats> read_process_stats(Pid pid) {
   return commands::ProcessStats{pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)), cpu};
 }
 
+// The environment of a directory command: the master's, and where the service answers.
+std::vector<std::string> command_environment(const config::Options& options) {
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    if (!entry.starts_with("CSERVICE_") && !entry.starts_with("NOTIFY_SOCKET=") &&
+        !entry.starts_with("LISTEN_")) {
+      env.emplace_back(entry);
+    }
+  }
+  const auto& control = options.control;
+  if (!control.keys.empty()) {
+    env.push_back("CSERVICE_HOST=" + control.host);
+    env.push_back(fmt::format("CSERVICE_PORT={}", control.port));
+    env.push_back(fmt::format("CSERVICE_URL=http://{}:{}/cli", control.host, control.port));
+    env.push_back("CSERVICE_ACCESS_KEY=" + control.keys.front().secret);
+  }
+  return env;
+}
+
+// Adds a command for each program of the commands directories, run by `rt`.
+Result<void> add_directory_commands(const config::Options& options, runtime::Runtime& rt,
+                                    commands::Registry& registry) {
+  auto programs = commands::scan_command_directories(options.command_dirs);
+  if (!programs) return programs.error();
+  auto env = std::make_shared<const std::vector<std::string>>(command_environment(options));
+  const Milliseconds timeout = options.command_timeout;
+  auto runner = [&rt, env, timeout](const std::string& path, std::vector<std::string> args,
+                                    std::function<void(commands::ProgramOutcome)> done) {
+    rt.run_program({path, std::move(args), *env, timeout},
+                   [done = std::move(done)](runtime::ProgramResult result) {
+                     done({result.status, result.timed_out, std::move(result.out),
+                           std::move(result.err), std::move(result.start_error)});
+                   });
+  };
+  for (const auto& program : *programs) {
+    registry.add(commands::directory_command(program, timeout, runner));
+    log::info("command {} from {}", program.name, program.path);
+  }
+  return {};
+}
+
 }  // namespace
 
-int serve(const config::Options& options) {
+void Running::trigger(const std::string& name, std::vector<nlohmann::json> args,
+                      commands::TrustLevel level, std::function<void(controlplane::Outcome)> done) {
+  if (registry.find(name) != nullptr) {
+    control_plane.run_trusted(name, std::move(args), level, std::move(done));
+    return;
+  }
+  const std::size_t subscribers = events.subscribers_of(name);
+  if (subscribers == 0) {
+    done({404, {}, fmt::format("unknown command '{}', and no subscriber of an event of that name", name)});
+    return;
+  }
+  events.publish({name, nlohmann::json(std::move(args))});
+  done({200, {{"event", name}, {"subscribers", subscribers}}, {}});
+}
+
+int serve(const config::Options& options, const ServeHooks& hooks) {
   const std::string key = options.control.keys.empty() ? "" : options.control.keys.front().secret;
   if (!key.empty() && options.control.port != 0) {
     // The seed's piping: if a service already answers on the control port, become its console
     // rather than a second service.
-    auto probe = control::send_command(options.control.host, options.control.port, key,
+    auto probe = controlplane::send_command(options.control.host, options.control.port, key,
                                        "version", std::chrono::milliseconds(500));
     if (probe) {
       return attached_console(options.control.host, options.control.port, key);
@@ -80,10 +142,13 @@ int serve(const config::Options& options) {
     log::info("event {} {}", event.name, event.data.dump());
   });
 
+  runtime::Runtime& rt = **runtime;
   commands::Registry registry;
   commands::add_builtins(registry);
+  if (auto added = add_directory_commands(options, rt, registry); !added) {
+    return fail(kExitUsage, added.error().message);
+  }
   for (const auto& [name, level] : options.control.levels) registry.override_level(name, level);
-  runtime::Runtime& rt = **runtime;
   commands::Context context{rt.supervisor(), rt.clock(), rt.clock().now(), kVersion,
                             options.program, read_process_stats,
                             [&rt](bool force) {
@@ -93,20 +158,34 @@ int serve(const config::Options& options) {
                                                   : supervisor::StopMode::Graceful);
                               });
                             }};
-  control::ControlPlane control_plane(
-      registry, context, control::AccessPolicy(options.control.keys, options.control.local_networks),
+  controlplane::ControlPlane control_plane(
+      registry, context, controlplane::AccessPolicy(options.control.keys, options.control.local_networks),
       options.control.allow_http_get);
-  std::unique_ptr<control::HttpServer> http;
+  std::unique_ptr<controlplane::HttpServer> http;
   if (!options.control.keys.empty()) {
-    auto server = control::HttpServer::open(
+    auto server = controlplane::HttpServer::open(
         (*runtime)->io(), options.control.host, options.control.port, {},
-        [&control_plane](control::HttpRequest request, control::HttpServer::Respond respond) {
+        [&control_plane](controlplane::HttpRequest request, controlplane::HttpServer::Respond respond) {
           control_plane.on_http(std::move(request), std::move(respond));
         });
     if (!server) return fail(kExitUsage, server.error().message);
     http = std::move(*server);
     log::info("control: REST API on http://{}/cli", http->address());
   }
+
+  Running running{rt.io(), registry, rt.events(), control_plane, options.command_timeout};
+  // Workers' commands and events, at level local: they run on this machine, but are not the
+  // master's own code.
+  auto channel = controlplane::WorkerChannel::open(
+      rt.io(), [&rt](Pid peer) { return rt.worker_of(peer); },
+      [&running](Pid worker, std::string name, std::vector<nlohmann::json> args,
+                 std::function<void(controlplane::Outcome)> done) {
+        log::info("control: worker pid {}: {}", to_int(worker), name);
+        running.trigger(name, std::move(args), commands::TrustLevel::Local, std::move(done));
+      });
+  if (!channel) return fail(kExitFailure, channel.error().message);
+  rt.add_worker_env("CSERVICE_CONTROL_SOCKET", (*channel)->address());
+  if (hooks.on_running) hooks.on_running(running);
 
   if (daemon) {
     daemon->report(true, fmt::format("pid {}, output in {}, pid in {}", ::getpid(),
@@ -123,6 +202,8 @@ int serve(const config::Options& options) {
   const int status = (*runtime)->run();
   console.reset();
   http.reset();
+  channel->reset();
+  if (hooks.on_stopped) hooks.on_stopped();
   return status;
 }
 

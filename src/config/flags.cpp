@@ -84,6 +84,7 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
       {"-p,--port", "port", "PORT", "port of the REST API (default 11987)", {}},
       {"--allow-http-get,--allowHttpGet", "allowHttpGet", "BOOL", "accept GET on the REST API (default false)", {}},
       {"--cli", "cli", "BOOL", "read commands typed on the terminal (default true)", {}},
+      {"--command-timeout-ms,--commandTimeoutMs", "commandTimeoutMs", "MS", "time a custom command gets to answer (default 30000)", {}},
       {"--pid-file,--pidFile", "pidFile", "PATH", "daemon: pid file (default cservice.pid)", {}},
       {"--log-file,--logFile", "logFile", "PATH", "daemon: log file (default cservice.log)", {}},
   };
@@ -97,6 +98,11 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
   app.add_option("-e,--env", env, "extra environment for the workers, repeatable: NAME=value")
       ->allow_extra_args(false)
       ->type_name("NAME=VALUE");
+  std::vector<std::string> command_dirs;
+  app.add_option("--commands", command_dirs,
+                 "directory of command programs, repeatable: each executable is a command")
+      ->allow_extra_args(false)
+      ->type_name("DIR");
   bool silent = false;
   app.add_flag("--silent", silent, "do not relay the workers' output");
   bool daemon = false;
@@ -158,6 +164,7 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
     }
     out.options["env"] = object;
   }
+  if (!command_dirs.empty()) out.options["commands"] = command_dirs;
   if (silent) out.options["silent"] = true;
   // Started as cserviced: serve in the background.
   const std::string_view name = argv[0];

@@ -122,13 +122,13 @@ Result<std::string> resolve_program(const std::string& program, const std::strin
                     fmt::format("program {}: not found (not a file here, nor in PATH)", program));
 }
 
-Result<control::AccessKey> access_key(const json& item) {
+Result<controlplane::AccessKey> access_key(const json& item) {
   if (item.is_string() && !item.get<std::string>().empty()) {
-    return control::AccessKey{item.get<std::string>(), std::nullopt};
+    return controlplane::AccessKey{item.get<std::string>(), std::nullopt};
   }
   if (item.is_object() && item.contains("key") && item["key"].is_string() &&
       !item["key"].get<std::string>().empty()) {
-    control::AccessKey key{item["key"].get<std::string>(), std::nullopt};
+    controlplane::AccessKey key{item["key"].get<std::string>(), std::nullopt};
     for (const auto& [name, value] : item.items()) {
       if (name != "key" && name != "commands") {
         return make_error(errc::bad_config, fmt::format("bad option accessKey: unknown field '{}'", name));
@@ -195,7 +195,7 @@ Result<ControlSettings> control_from_json(const json& config) {
     if (!networks.is_array()) return bad("localNetworks", "must be an array of networks", networks);
     c.local_networks.clear();
     for (const auto& item : networks) {
-      auto network = item.is_string() ? control::Network::parse(item.get<std::string>()) : std::nullopt;
+      auto network = item.is_string() ? controlplane::Network::parse(item.get<std::string>()) : std::nullopt;
       if (!network) return bad("localNetworks", "each must be an address or ADDRESS/PREFIX", item);
       c.local_networks.push_back(*network);
     }
@@ -231,6 +231,8 @@ const std::vector<KeyInfo>& known_keys() {
       {"port", "port of the REST API (default 11987)"},
       {"allowHttpGet", "accept GET as well as POST on the REST API (default false)"},
       {"control", "access level per command: {\"exit\": \"inproc\", ...} (remote, local, inproc, disabled)"},
+      {"commands", "directory (or array of directories) whose executables are commands"},
+      {"commandTimeoutMs", "time a custom command gets to answer before it fails (default 30000)"},
       {"localNetworks", "networks whose peers count as local (default loopback; [] makes loopback remote)"},
   };
   return keys;
@@ -297,7 +299,8 @@ Result<Options> from_json(const json& config, const std::string& base_dir) {
   for (const MsKey& k : {MsKey{"restartDelayMs", &o.policy.restart_delay, 0},
                          MsKey{"readyTimeoutMs", &o.policy.ready_timeout, 1},
                          MsKey{"readyGraceMs", &o.policy.ready_grace, 0},
-                         MsKey{"stopTimeoutMs", &o.policy.stop_timeout, 0}}) {
+                         MsKey{"stopTimeoutMs", &o.policy.stop_timeout, 0},
+                         MsKey{"commandTimeoutMs", &o.command_timeout, 1}}) {
     if (!config.contains(k.key)) continue;
     auto ms = integer(config, k.key, k.low, kMaxMs);
     if (!ms) return ms.error();
@@ -397,6 +400,21 @@ Result<Options> from_json(const json& config, const std::string& base_dir) {
     auto path = string(config, key);
     if (!path) return path.error();
     *target = absolute(join_path(base_dir, *path));
+  }
+  if (config.contains("commands")) {
+    json list = config["commands"];
+    if (list.is_string()) list = json::array({list});
+    if (!list.is_array()) return bad("commands", "must be a directory or an array of directories", list);
+    for (const auto& item : list) {
+      if (!item.is_string()) return bad("commands", "each directory must be a string", item);
+      const std::string dir = absolute(join_path(base_dir, item.get<std::string>()));
+      struct stat st {};
+      if (::stat(dir.c_str(), &st) != 0) return os_error(fmt::format("commands {}", dir), errno);
+      if (!S_ISDIR(st.st_mode)) {
+        return make_error(errc::bad_config, fmt::format("commands {}: not a directory", dir));
+      }
+      o.command_dirs.push_back(dir);
+    }
   }
   if (config.contains("cli")) {
     auto b = boolean(config, "cli");

@@ -19,12 +19,12 @@ namespace cservice::config {
 
 // The control plane: REST API on host:port, started when an access key is configured.
 struct ControlSettings {
-  std::vector<control::AccessKey> keys;
+  std::vector<controlplane::AccessKey> keys;
   std::string host = "localhost";
   std::uint16_t port = 11987;
   bool allow_http_get = false;
   std::map<std::string, commands::TrustLevel> levels;  // per-command overrides (`control`)
-  std::vector<control::Network> local_networks = control::loopback_networks();
+  std::vector<controlplane::Network> local_networks = controlplane::loopback_networks();
 };
 
 struct Options {
@@ -41,6 +41,8 @@ struct Options {
   std::string pid_file = "cservice.pid";
   std::string log_file = "cservice.log";
   ControlSettings control;
+  std::vector<std::string> command_dirs;  // `commands`: directories of command programs
+  Milliseconds command_timeout{30000};    // `commandTimeoutMs`: custom commands' time to answer
 };
 
 // Every key from_json() accepts, with a one-line description (for --help and suggestions).

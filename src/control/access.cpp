@@ -3,7 +3,7 @@
 #include <charconv>
 #include <fmt/format.h>
 
-namespace cservice::control {
+namespace cservice::controlplane {
 
 namespace ip = boost::asio::ip;
 
@@ -110,9 +110,13 @@ Decision AccessPolicy::decide(std::string_view presented_key, TrustLevel caller,
     const auto& allowed = keys_[*key].commands;
     if (allowed && !allowed->contains(command)) return Decision::CommandNotForKey;
   }
+  return decide_level(caller, required);
+}
+
+Decision AccessPolicy::decide_level(TrustLevel caller, TrustLevel required) {
   if (required == TrustLevel::Disabled) return Decision::Disabled;
   if (!commands::may_call(caller, required)) return Decision::LevelTooLow;
   return Decision::Allowed;
 }
 
-}  // namespace cservice::control
+}  // namespace cservice::controlplane

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-namespace cservice::control {
+namespace cservice::controlplane {
 
 using commands::TrustLevel;
 
@@ -60,6 +60,9 @@ class AccessPolicy {
 
   Decision decide(std::string_view presented_key, TrustLevel caller, const std::string& command,
                   TrustLevel required) const;
+  // The level check alone, for callers authenticated otherwise (library code, a worker known
+  // by its peer credentials).
+  static Decision decide_level(TrustLevel caller, TrustLevel required);
 
  private:
   std::vector<AccessKey> keys_;
@@ -69,4 +72,4 @@ class AccessPolicy {
 // Equal in time that depends only on the length of `presented`.
 bool constant_time_equal(std::string_view presented, std::string_view secret);
 
-}  // namespace cservice::control
+}  // namespace cservice::controlplane

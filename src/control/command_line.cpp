@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-namespace cservice::control {
+namespace cservice::controlplane {
 namespace {
 
 using nlohmann::json;
@@ -92,4 +92,4 @@ Result<CommandLine> parse_command_line(std::string_view text) {
   return line;
 }
 
-}  // namespace cservice::control
+}  // namespace cservice::controlplane

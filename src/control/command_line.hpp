@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-namespace cservice::control {
+namespace cservice::controlplane {
 
 struct CommandLine {
   std::string name;                     // the first word
@@ -26,4 +26,4 @@ struct CommandLine {
 
 Result<CommandLine> parse_command_line(std::string_view text);
 
-}  // namespace cservice::control
+}  // namespace cservice::controlplane

@@ -7,19 +7,26 @@
 #include <boost/url/url.hpp>
 #include <fmt/format.h>
 
-namespace cservice::control {
+namespace cservice::controlplane {
 
 namespace {
 
 unsigned status_of(const Error& error) {
   if (error.code == make_error_code(errc::not_found)) return 404;
   if (error.code == make_error_code(errc::internal)) return 500;
+  if (error.code == make_error_code(errc::timed_out)) return 504;
   return 400;
 }
 
 HttpResponse to_http(const Outcome& outcome) {
   if (outcome.status == 200) return {200, "application/json", outcome.result.dump() + "\n"};
   return {outcome.status, "text/plain; charset=utf-8", outcome.error + "\n"};
+}
+
+Outcome refused(Decision decision, const std::string& name, TrustLevel required,
+                TrustLevel caller) {
+  return {401, {}, fmt::format("{}: '{}' requires {}, caller is {}", describe(decision), name,
+                               to_string(required), to_string(caller))};
 }
 
 }  // namespace
@@ -65,10 +72,31 @@ void ControlPlane::run(std::string_view text, std::string_view key, TrustLevel c
     return;
   }
   if (decision != Decision::Allowed) {
-    done({401, {}, fmt::format("{}: '{}' requires {}, caller is {}", describe(decision),
-                               line->name, to_string(required), to_string(caller))});
+    done(refused(decision, line->name, required, caller));
     return;
   }
+  dispatch(*command, line->args, std::move(done));
+}
+
+void ControlPlane::run_trusted(const std::string& name, std::vector<nlohmann::json> args,
+                               TrustLevel caller, std::function<void(Outcome)> done) {
+  const commands::Command* command = registry_.find(name);
+  if (command == nullptr) {
+    done({404, {}, fmt::format("unknown command '{}' (try help)", name)});
+    return;
+  }
+  const TrustLevel required = registry_.required_level(name);
+  if (const Decision decision = AccessPolicy::decide_level(caller, required);
+      decision != Decision::Allowed) {
+    done(refused(decision, name, required, caller));
+    return;
+  }
+  dispatch(*command, args, std::move(done));
+}
+
+void ControlPlane::dispatch(const commands::Command& command,
+                            const std::vector<nlohmann::json>& args,
+                            std::function<void(Outcome)> done) {
   commands::Reply reply([done = std::move(done)](Result<nlohmann::json> result) {
     if (result) {
       done({200, std::move(*result), {}});
@@ -79,9 +107,9 @@ void ControlPlane::run(std::string_view text, std::string_view key, TrustLevel c
   // No exception may cross the loop: a throwing command is a bug, logged; its Reply, destroyed
   // unanswered on the way out, answers "internal error".
   try {
-    command->run(context_, registry_, line->args, std::move(reply));
+    command.run(context_, registry_, args, std::move(reply));
   } catch (const std::exception& e) {
-    log::error("bug: command '{}' threw: {}", line->name, e.what());
+    log::error("bug: command '{}' threw: {}", command.name, e.what());
   }
 }
 
@@ -118,4 +146,4 @@ void ControlPlane::on_http(HttpRequest request, HttpServer::Respond respond) {
   run((*cmd).value, key, access_.peer_level(request.peer), std::move(answer));
 }
 
-}  // namespace cservice::control
+}  // namespace cservice::controlplane

@@ -13,11 +13,13 @@
 #include <string>
 #include <string_view>
 
-namespace cservice::control {
+namespace cservice::controlplane {
 
 // The answer to one command line.
 struct Outcome {
-  unsigned status = 200;  // HTTP status: 200, 400, 401, 404, 405, 500 (a bug of ours)
+  // HTTP status: 200, 400, 401, 404, 405, 500 (a failure inside the command, or a bug of
+  // ours), 504 (a command that did not answer in time)
+  unsigned status = 200;
   nlohmann::json result;  // with 200
   std::string error;      // otherwise
 };
@@ -31,10 +33,18 @@ class ControlPlane {
   void run(std::string_view line, std::string_view key, TrustLevel caller,
            std::function<void(Outcome)> done);
 
+  // Runs command `name` for a caller authenticated otherwise (library code at inproc, a worker
+  // known by its peer credentials at local): only the level is checked.
+  void run_trusted(const std::string& name, std::vector<nlohmann::json> args, TrustLevel caller,
+                   std::function<void(Outcome)> done);
+
   // The HTTP endpoint. Logs one line per request, with the key masked.
   void on_http(HttpRequest request, HttpServer::Respond respond);
 
  private:
+  void dispatch(const commands::Command& command, const std::vector<nlohmann::json>& args,
+                std::function<void(Outcome)> done);
+
   commands::Registry& registry_;
   commands::Context& context_;
   AccessPolicy access_;
@@ -44,4 +54,4 @@ class ControlPlane {
 // `target` with the value of accessKey replaced by "***", for logs.
 std::string mask_key(std::string_view target);
 
-}  // namespace cservice::control
+}  // namespace cservice::controlplane

@@ -8,7 +8,7 @@
 #include <boost/url/url.hpp>
 #include <fmt/format.h>
 
-namespace cservice::control {
+namespace cservice::controlplane {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -66,4 +66,4 @@ Result<ClientAnswer> send_command(const std::string& host, std::uint16_t port,
   return ClientAnswer{response.result_int(), response.body()};
 }
 
-}  // namespace cservice::control
+}  // namespace cservice::controlplane

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-namespace cservice::control {
+namespace cservice::controlplane {
 
 struct ClientAnswer {
   unsigned status = 0;
@@ -21,4 +21,4 @@ Result<ClientAnswer> send_command(const std::string& host, std::uint16_t port,
                                   const std::string& key, const std::string& line,
                                   std::chrono::milliseconds timeout);
 
-}  // namespace cservice::control
+}  // namespace cservice::controlplane

@@ -14,7 +14,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-namespace cservice::control {
+namespace cservice::controlplane {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -196,4 +196,4 @@ std::string HttpServer::address() const {
   return fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
 }
 
-}  // namespace cservice::control
+}  // namespace cservice::controlplane

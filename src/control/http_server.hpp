@@ -15,7 +15,7 @@
 #include <memory>
 #include <string>
 
-namespace cservice::control {
+namespace cservice::controlplane {
 
 struct HttpRequest {
   std::string method;         // "POST"
@@ -60,4 +60,4 @@ class HttpServer {
   std::shared_ptr<Impl> impl_;
 };
 
-}  // namespace cservice::control
+}  // namespace cservice::controlplane

@@ -16,9 +16,10 @@ namespace cservice::runtime {
 namespace {
 
 // Variables of the worker contract: never inherited from the master's own environment.
-constexpr std::array<std::string_view, 6> kContractVariables = {
-    "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "CSERVICE_WORKER_ID",
-    "CSERVICE_WORKER_GROUP"};
+constexpr std::array<std::string_view, 8> kContractVariables = {
+    "NOTIFY_SOCKET",         "LISTEN_FDS",          "LISTEN_PID",
+    "LISTEN_FDNAMES",        "CSERVICE_WORKER_ID",  "CSERVICE_WORKER_GROUP",
+    "CSERVICE_STOP_SIGNAL",  "CSERVICE_CONTROL_SOCKET"};
 
 bool is_contract_variable(std::string_view entry) {
   const std::string_view key = entry.substr(0, entry.find('='));
@@ -47,6 +48,7 @@ ProcessSpawner::ProcessSpawner(boost::asio::io_context& io, const config::Option
   for (const auto& [key, value] : options.env) base_env_.push_back(key + "=" + value);
   base_env_.push_back("NOTIFY_SOCKET=" + notify_address);
   base_env_.push_back("CSERVICE_WORKER_GROUP=main");
+  base_env_.push_back(fmt::format("CSERVICE_STOP_SIGNAL={}", options.stop_signal));
   if (!sockets.empty()) {
     std::string names;
     for (const auto& socket : sockets) {

@@ -33,6 +33,11 @@ class ProcessSpawner final : public supervisor::Spawner {
   Result<Pid> start(WorkerId id, const supervisor::ProgramSpec& spec) override;
   void stop(WorkerId id, Pid pid, supervisor::StopMode mode) override;
 
+  // Adds KEY=value to the environment of workers started from now on.
+  void add_env(const std::string& key, const std::string& value) {
+    base_env_.push_back(key + "=" + value);
+  }
+
   bool is_child(Pid pid) const { return children_.contains(to_int(pid)); }
   // The reaper has collected `pid`: drop its Child (already reaped) and its pidfd watch.
   void forget(Pid pid);

@@ -76,6 +76,11 @@ int Runtime::run() {
   return 0;
 }
 
+void Runtime::run_program(const RunSpec& spec, ProgramRun::Done done) {
+  auto run = ProgramRun::start(io_, spec, std::move(done));
+  if (run->is_running()) programs_.emplace(to_int(run->pid()), std::move(run));
+}
+
 void Runtime::on_signal(int signal) {
   if (signal == SIGCHLD) {
     reap();
@@ -104,14 +109,9 @@ void Runtime::shutdown(supervisor::StopMode mode) {
 }
 
 void Runtime::on_notify(Pid sender, const NotifyMessage& message) {
-  // Workers may notify through a helper process of their own (a shell's systemd-notify), so a
-  // sender in a worker's process group speaks for that worker.
-  Pid worker = sender;
-  if (!supervisor_->is_worker(sender)) {
-    const pid_t group = ::getpgid(to_int(sender));
-    if (group <= 0 || !supervisor_->is_worker(Pid{group})) return;  // not ours: ignored
-    worker = Pid{group};
-  }
+  const auto found = worker_of(sender);
+  if (!found) return;  // not ours: ignored
+  const Pid worker = *found;
   if (message.status) supervisor_->on_status(worker, *message.status);
   if (message.not_ready) supervisor_->on_not_ready(worker);
   if (message.extend_timeout) supervisor_->on_extend_timeout(worker, *message.extend_timeout);
@@ -119,6 +119,15 @@ void Runtime::on_notify(Pid sender, const NotifyMessage& message) {
   if (message.ready) supervisor_->on_ready(worker);
   if (message.stopping) supervisor_->on_stopping(worker);
   after_event();
+}
+
+std::optional<Pid> Runtime::worker_of(Pid sender) const {
+  if (supervisor_->is_worker(sender)) return sender;
+  // Workers may notify through a helper process of their own (a shell's systemd-notify), so a
+  // sender in a worker's process group speaks for that worker.
+  const pid_t group = ::getpgid(to_int(sender));
+  if (group > 0 && supervisor_->is_worker(Pid{group})) return Pid{group};
+  return std::nullopt;
 }
 
 void Runtime::reap() {
@@ -133,7 +142,8 @@ void Runtime::reap() {
     if (info.si_pid == 0) break;
     const Pid pid{info.si_pid};
     const bool worker = spawner_->is_child(pid);
-    if (worker) ::kill(-info.si_pid, SIGKILL);
+    const auto program = programs_.find(info.si_pid);
+    if (worker || program != programs_.end()) ::kill(-info.si_pid, SIGKILL);
     siginfo_t reaped{};
     while (::waitid(P_PID, static_cast<id_t>(info.si_pid), &reaped, WEXITED | WNOHANG) != 0 &&
            errno == EINTR) {
@@ -141,6 +151,10 @@ void Runtime::reap() {
     if (worker) {
       spawner_->forget(pid);
       supervisor_->on_exited(pid, exit_status(reaped));
+    } else if (program != programs_.end()) {
+      const auto run = program->second;
+      programs_.erase(program);
+      run->on_exited(exit_status(reaped));
     } else {
       log::info("reaped orphan pid {} ({})", info.si_pid, exit_status(reaped).describe());
     }

@@ -10,6 +10,7 @@
 #include "os/listen_socket.hpp"
 #include "runtime/notify_socket.hpp"
 #include "runtime/process_spawner.hpp"
+#include "runtime/program_run.hpp"
 #include "supervisor/event_bus.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -17,6 +18,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -37,6 +39,18 @@ class Runtime {
   // Stops every worker (as SIGTERM does), or with Kill at once (as a second SIGINT); the loop
   // ends when they are gone.
   void shutdown(supervisor::StopMode mode);
+
+  // Adds KEY=value to the environment of every worker (call before run()).
+  void add_worker_env(const std::string& key, const std::string& value) {
+    spawner_->add_env(key, value);
+  }
+  // The worker that process `sender` speaks for: a worker itself, or a process in a worker's
+  // process group (a shell worker's helper). nullopt for anyone else.
+  std::optional<Pid> worker_of(Pid sender) const;
+
+  // Runs a short-lived program (a directory command) on the loop; `done` gets its outcome. The
+  // runtime's reaper collects it, as it does workers.
+  void run_program(const RunSpec& spec, ProgramRun::Done done);
 
   // Starts the workers and runs the loop until every worker has stopped after a stop signal.
   // Returns the master's exit status (0).
@@ -63,6 +77,7 @@ class Runtime {
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer drain_timer_;
   boost::asio::signal_set signals_;
+  std::map<pid_t, std::shared_ptr<ProgramRun>> programs_;  // running, by pid
   int interrupts_ = 0;
   bool finishing_ = false;
 };

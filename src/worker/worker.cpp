@@ -1,6 +1,9 @@
 #include "cservice/worker.hpp"
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
+#include <thread>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -47,7 +50,50 @@ std::vector<ListenSocket> read_listen_sockets() {
   return sockets;
 }
 
+// on_stop(): the signal handler only writes to this pipe (async-signal-safe); a thread reads it
+// and runs the callback outside the handler.
+std::atomic<int> stop_pipe_write{-1};
+
+void on_stop_signal(int) {
+  const int saved = errno;
+  const int fd = stop_pipe_write.load();
+  if (fd >= 0) {
+    const char byte = 1;
+    [[maybe_unused]] const auto ignored = ::write(fd, &byte, 1);
+  }
+  errno = saved;
+}
+
 }  // namespace
+
+bool on_stop(std::function<void()> callback) {
+  static std::atomic<bool> installed{false};
+  if (!callback || installed.exchange(true)) return false;
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+    installed = false;
+    return false;
+  }
+  // The read end blocks (the thread waits on it); the write end never blocks a handler.
+  ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) & ~O_NONBLOCK);
+  stop_pipe_write = fds[1];
+  const long configured = env_number("CSERVICE_STOP_SIGNAL");
+  const int stop_signal = configured > 0 && configured < NSIG ? static_cast<int>(configured) : SIGTERM;
+  std::thread([read_fd = fds[0], callback = std::move(callback)] {
+    char byte = 0;
+    ssize_t n;
+    do {
+      n = ::read(read_fd, &byte, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n == 1) callback();
+  }).detach();
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  return ::sigaction(stop_signal, &action, nullptr) == 0 &&
+         (stop_signal == SIGINT || ::sigaction(SIGINT, &action, nullptr) == 0);
+}
 
 bool is_worker() noexcept { return worker_id() > 0; }
 

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace cservice::control {
+namespace cservice::controlplane {
 namespace {
 
 namespace ip = boost::asio::ip;
@@ -91,4 +91,4 @@ TEST(AccessTest, LevelNames) {
 }
 
 }  // namespace
-}  // namespace cservice::control
+}  // namespace cservice::controlplane

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace cservice::control {
+namespace cservice::controlplane {
 namespace {
 
 using nlohmann::json;
@@ -62,4 +62,4 @@ TEST(CommandLineTest, MalformedLinesSayWhere) {
 }
 
 }  // namespace
-}  // namespace cservice::control
+}  // namespace cservice::controlplane

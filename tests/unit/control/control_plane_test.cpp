@@ -7,7 +7,7 @@
 
 #include <stdexcept>
 
-namespace cservice::control {
+namespace cservice::controlplane {
 namespace {
 
 class NoSpawner final : public supervisor::Spawner {
@@ -70,4 +70,4 @@ TEST(MaskKeyTest, HidesTheKeyAndKeepsTheRest) {
 }
 
 }  // namespace
-}  // namespace cservice::control
+}  // namespace cservice::controlplane

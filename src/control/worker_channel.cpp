@@ -1,0 +1,178 @@
+#include "control/worker_channel.hpp"
+
+#include "base/log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <random>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace cservice::controlplane {
+
+namespace asio = boost::asio;
+using asio::local::stream_protocol;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+std::string answer_line(const Outcome& outcome) {
+  nlohmann::json answer = {{"status", outcome.status}};
+  if (outcome.status == 200) {
+    answer["result"] = outcome.result;
+  } else {
+    answer["error"] = outcome.error;
+  }
+  return answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+// {"name": "...", "args": [...]} or an error text.
+Result<std::pair<std::string, std::vector<nlohmann::json>>> parse_request(const std::string& line) {
+  const auto request = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (request.is_discarded() || !request.is_object()) {
+    return make_error(errc::bad_request, "expected a JSON object {\"name\": ..., \"args\": [...]}");
+  }
+  const auto name = request.find("name");
+  if (name == request.end() || !name->is_string() || name->get<std::string>().empty()) {
+    return make_error(errc::bad_request, "\"name\" must be a command or event name");
+  }
+  std::vector<nlohmann::json> args;
+  if (const auto list = request.find("args"); list != request.end()) {
+    if (!list->is_array()) return make_error(errc::bad_request, "\"args\" must be an array");
+    args.assign(list->begin(), list->end());
+  }
+  return std::pair{name->get<std::string>(), std::move(args)};
+}
+
+}  // namespace
+
+struct WorkerChannel::Impl : std::enable_shared_from_this<Impl> {
+  Impl(asio::io_context& io, Authorize a, Handler h)
+      : acceptor(io), authorize(std::move(a)), handler(std::move(h)) {}
+
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> serve(stream_protocol::socket socket);
+
+  stream_protocol::acceptor acceptor;
+  Authorize authorize;
+  Handler handler;
+  std::string address;
+  std::size_t connections = 0;
+  bool closed = false;
+};
+
+asio::awaitable<void> WorkerChannel::Impl::accept_loop() {
+  auto self = shared_from_this();
+  while (!closed) {
+    auto [error, socket] = co_await acceptor.async_accept(use_tuple);
+    if (error) {
+      if (error == asio::error::operation_aborted || closed) co_return;
+      log::warn("control: worker channel: accept: {}", error.message());
+      continue;
+    }
+    asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)),
+                   [](const std::exception_ptr& e) {
+                     if (!e) return;
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& ex) {
+                       log::error("control: worker channel connection failed: {}", ex.what());
+                     }
+                   });
+  }
+}
+
+asio::awaitable<void> WorkerChannel::Impl::serve(stream_protocol::socket socket) {
+  auto self = shared_from_this();
+  ucred peer{};
+  socklen_t length = sizeof peer;
+  std::optional<Pid> worker;
+  if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &peer, &length) == 0) {
+    worker = authorize(Pid{peer.pid});
+  }
+  if (!worker || connections >= kMaxConnections) {
+    const std::string refusal = answer_line(
+        {worker ? 503u : 401u, {}, worker ? "too many connections" : "not a worker of this service"});
+    co_await asio::async_write(socket, asio::buffer(refusal), use_tuple);
+    co_return;
+  }
+  ++connections;
+  struct Release {
+    std::size_t& count;
+    ~Release() { --count; }
+  } release{connections};
+
+  asio::streambuf buffer(kMaxLineBytes);
+  while (!closed) {
+    auto [read_error, n] = co_await asio::async_read_until(socket, buffer, '\n', use_tuple);
+    if (read_error == asio::error::not_found) {
+      const std::string refusal = answer_line({400, {}, "request line too long"});
+      co_await asio::async_write(socket, asio::buffer(refusal), use_tuple);
+      co_return;
+    }
+    if (read_error) co_return;  // the worker closed the connection (or exited)
+    std::string line(asio::buffers_begin(buffer.data()), asio::buffers_begin(buffer.data()) + static_cast<std::ptrdiff_t>(n) - 1);
+    buffer.consume(n);
+    auto request = parse_request(line);
+    if (!request) {
+      const std::string refusal = answer_line({400, {}, request.error().message});
+      co_await asio::async_write(socket, asio::buffer(refusal), use_tuple);
+      co_return;
+    }
+    // The handler may answer much later (restart all); wait for it as the HTTP server does.
+    struct Pending {
+      std::optional<Outcome> answer;
+      asio::steady_timer wake;
+      explicit Pending(const asio::any_io_executor& ex)
+          : wake(ex, asio::steady_timer::time_point::max()) {}
+    };
+    auto pending = std::make_shared<Pending>(socket.get_executor());
+    handler(*worker, std::move(request->first), std::move(request->second),
+            [pending](Outcome outcome) {
+              pending->answer = std::move(outcome);
+              pending->wake.cancel();
+            });
+    if (!pending->answer) co_await pending->wake.async_wait(use_tuple);
+    if (!pending->answer) co_return;  // the channel is closing
+    const std::string reply = answer_line(*pending->answer);
+    auto [write_error, written] = co_await asio::async_write(socket, asio::buffer(reply), use_tuple);
+    if (write_error) co_return;
+  }
+}
+
+Result<std::unique_ptr<WorkerChannel>> WorkerChannel::open(asio::io_context& io,
+                                                           Authorize authorize, Handler handler) {
+  auto impl = std::make_shared<Impl>(io, std::move(authorize), std::move(handler));
+  std::random_device random;
+  const std::string name = fmt::format("cservice-control/{}/{:08x}", ::getpid(), random());
+  // Abstract namespace (a leading NUL): nothing on disk, gone with the master.
+  const stream_protocol::endpoint endpoint(std::string(1, '\0') + name);
+  boost::system::error_code ec;
+  impl->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor.bind(endpoint, ec);
+  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return os_error("worker channel: bind", ec.value());
+  impl->address = "@" + name;
+  asio::co_spawn(io, impl->accept_loop(), asio::detached);
+  return std::unique_ptr<WorkerChannel>(new WorkerChannel(std::move(impl)));
+}
+
+WorkerChannel::~WorkerChannel() {
+  impl_->closed = true;
+  boost::system::error_code ignored;
+  impl_->acceptor.close(ignored);
+}
+
+const std::string& WorkerChannel::address() const { return impl_->address; }
+
+}  // namespace cservice::controlplane

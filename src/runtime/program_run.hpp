@@ -1,0 +1,79 @@
+#pragma once
+// ProgramRun runs one short-lived program to completion on the master's loop, for the commands
+// of a commands directory: it captures stdout and stderr (each up to a limit), kills the
+// program's whole process group when the time-out runs out, and reports once, after the program
+// has exited and both pipes are closed (or the time-out has passed since its exit: a grandchild
+// that escaped the group cannot hold the answer back).
+//
+// It does not reap: the runtime's reaper does, and hands the exit status to on_exited().
+// Loop thread only.
+
+#include "base/clock.hpp"
+#include "os/child.hpp"
+#include "supervisor/types.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cservice::runtime {
+
+struct RunSpec {
+  std::string program;             // absolute path
+  std::vector<std::string> args;   // argv[1...]
+  std::vector<std::string> env;    // the whole environment, "KEY=value"
+  Milliseconds timeout{30000};
+};
+
+struct ProgramResult {
+  std::optional<supervisor::ExitStatus> status;  // nullopt: it could not be started
+  bool timed_out = false;                        // killed when the time-out ran out
+  std::string out;                               // stdout (at most kMaxOutput bytes)
+  std::string err;                               // stderr (at most kMaxOutput bytes)
+  bool truncated = false;                        // more output than that was dropped
+  std::string start_error;                       // why it could not be started
+};
+
+class ProgramRun : public std::enable_shared_from_this<ProgramRun> {
+ public:
+  using Done = std::function<void(ProgramResult)>;
+  static constexpr std::size_t kMaxOutput = 1024 * 1024;
+
+  // Starts `spec`; `done` runs exactly once, on the loop (also when the start fails).
+  static std::shared_ptr<ProgramRun> start(boost::asio::io_context& io, const RunSpec& spec,
+                                           Done done);
+
+  Pid pid() const { return child_ ? child_->pid() : Pid{0}; }
+  bool is_running() const { return child_.has_value(); }
+  // The reaper saw the program exit with `status` (after killing what was left in its group).
+  void on_exited(supervisor::ExitStatus status);
+
+ private:
+  ProgramRun(boost::asio::io_context& io, Done done);
+  void read(std::size_t index);
+  void on_timeout();
+  void finish_if_done();
+
+  struct Pipe {
+    std::unique_ptr<boost::asio::posix::stream_descriptor> stream;
+    std::array<char, 16 * 1024> buffer{};
+    bool open = false;
+  };
+
+  boost::asio::io_context& io_;
+  Done done_;
+  std::optional<os::Child> child_;
+  std::array<Pipe, 2> pipes_;
+  boost::asio::steady_timer timer_;
+  ProgramResult result_;
+  bool exited_ = false;
+};
+
+}  // namespace cservice::runtime
