@@ -1,16 +1,19 @@
-# Installs the cservice binary and the worker library with a CMake package config
-# (find_package(cservice) -> cservice::worker) and a pkg-config file (cservice-worker.pc).
+# Installs the cservice binary, the worker library and the library-mode library with a CMake
+# package config (find_package(cservice) -> cservice::worker, cservice::cservice) and a
+# pkg-config file for the worker library (cservice-worker.pc).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 install(TARGETS cservice RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(CODE "execute_process(COMMAND \${CMAKE_COMMAND} -E create_symlink cservice
   \$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/cserviced)")
-install(TARGETS cservice_worker EXPORT cserviceTargets
+install(TARGETS cservice_worker cservice_app cservice_base cservice_os cservice_supervisor
+  cservice_commands cservice_control cservice_config cservice_runtime
+  EXPORT cserviceTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(FILES ${PROJECT_SOURCE_DIR}/include/cservice/worker.hpp
-  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/cservice)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/cservice
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT cserviceTargets NAMESPACE cservice::
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cservice)
 
