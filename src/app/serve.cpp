@@ -45,8 +45,10 @@ std::optional<commands::ProcessStats> read_process_stats(Pid pid) {
   return commands::ProcessStats{pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)), cpu};
 }
 
-// The environment of a directory command: the master's, and where the service answers.
-std::vector<std::string> command_environment(const config::Options& options) {
+// The environment of a directory command: the master's, and where the service answers (`http`,
+// if it runs).
+std::vector<std::string> command_environment(const config::Options& options,
+                                             const controlplane::HttpServer* http) {
   std::vector<std::string> env;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     const std::string_view entry(*e);
@@ -55,11 +57,11 @@ std::vector<std::string> command_environment(const config::Options& options) {
       env.emplace_back(entry);
     }
   }
-  const auto& control = options.control;
-  if (!control.keys.empty()) {
+  if (http != nullptr) {
+    const auto& control = options.control;
     env.push_back("CSERVICE_HOST=" + control.host);
-    env.push_back(fmt::format("CSERVICE_PORT={}", control.port));
-    env.push_back(fmt::format("CSERVICE_URL=http://{}:{}/cli", control.host, control.port));
+    env.push_back(fmt::format("CSERVICE_PORT={}", http->port()));
+    env.push_back(fmt::format("CSERVICE_URL=http://{}/cli", http->address()));
     env.push_back("CSERVICE_ACCESS_KEY=" + control.keys.front().secret);
   }
   return env;
@@ -67,10 +69,11 @@ std::vector<std::string> command_environment(const config::Options& options) {
 
 // Adds a command for each program of the commands directories, run by `rt`.
 Result<void> add_directory_commands(const config::Options& options, runtime::Runtime& rt,
+                                    const controlplane::HttpServer* http,
                                     commands::Registry& registry) {
   auto programs = commands::scan_command_directories(options.command_dirs);
   if (!programs) return programs.error();
-  auto env = std::make_shared<const std::vector<std::string>>(command_environment(options));
+  auto env = std::make_shared<const std::vector<std::string>>(command_environment(options, http));
   const Milliseconds timeout = options.command_timeout;
   auto runner = [&rt, env, timeout](const std::string& path, std::vector<std::string> args,
                                     std::function<void(commands::ProgramOutcome)> done) {
@@ -145,9 +148,6 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
   runtime::Runtime& rt = **runtime;
   commands::Registry registry;
   commands::add_builtins(registry);
-  if (auto added = add_directory_commands(options, rt, registry); !added) {
-    return fail(kExitUsage, added.error().message);
-  }
   for (const auto& [name, level] : options.control.levels) registry.override_level(name, level);
   commands::Context context{rt.supervisor(), rt.clock(), rt.clock().now(), kVersion,
                             options.program, read_process_stats,
@@ -171,6 +171,9 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
     if (!server) return fail(kExitUsage, server.error().message);
     http = std::move(*server);
     log::info("control: REST API on http://{}/cli", http->address());
+  }
+  if (auto added = add_directory_commands(options, rt, http.get(), registry); !added) {
+    return fail(kExitUsage, added.error().message);
   }
 
   Running running{rt.io(), registry, rt.events(), control_plane, options.command_timeout};

@@ -100,4 +100,25 @@ bool KeepAliveConnection::closed_by_server(std::chrono::milliseconds timeout) {
   return closed;
 }
 
+std::string url_encode(const std::string& text) {
+  std::string out;
+  for (const unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '/') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+HttpAnswer run_command(int port, const std::string& key, const std::string& line,
+                       std::chrono::milliseconds timeout) {
+  auto answer = http_request("POST", "127.0.0.1", port, "/cli?cmd=" + url_encode(line),
+                             "Bearer " + key, timeout);
+  return answer.value_or(HttpAnswer{0, "no answer", false});
+}
+
 }  // namespace cservice::testing

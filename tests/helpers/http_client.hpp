@@ -21,6 +21,14 @@ std::optional<HttpAnswer> http_request(const std::string& method, const std::str
                                        const std::string& authorization = {},
                                        std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+// `text` percent-encoded for a query string.
+std::string url_encode(const std::string& text);
+
+// POST /cli?cmd=<line> to the REST API on 127.0.0.1:port with `key` as a Bearer token. A failed
+// request is {0, "no answer"}.
+HttpAnswer run_command(int port, const std::string& key, const std::string& line,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
 // GET http://host:port/target on a new connection. nullopt on any error or after `timeout`.
 std::optional<HttpAnswer> http_get(const std::string& host, int port, const std::string& target = "/",
                                    std::chrono::milliseconds timeout = std::chrono::seconds(5));

@@ -85,6 +85,12 @@ ServiceProcess& IntegrationTest::start(std::vector<std::string> args,
   return *services_.back();
 }
 
+ServiceProcess& IntegrationTest::start_program(const std::string& path,
+                                               std::vector<std::string> args) {
+  services_.push_back(std::make_unique<ServiceProcess>(Program{path}, std::move(args)));
+  return *services_.back();
+}
+
 std::string IntegrationTest::write_file(const std::string& name, const std::string& content,
                                         bool executable) {
   const std::string path = temp_dir_ + "/" + name;

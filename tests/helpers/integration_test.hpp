@@ -20,6 +20,8 @@ class IntegrationTest : public ::testing::Test {
 
   ServiceProcess& start(std::vector<std::string> args, std::map<std::string, std::string> env = {},
                         std::string cwd = {}, ServiceProcess::Stdin input = ServiceProcess::Stdin::Null);
+  // Starts a library-mode program (it is the master) with `args`.
+  ServiceProcess& start_program(const std::string& path, std::vector<std::string> args);
   const std::string& temp_dir() const { return temp_dir_; }
   std::string write_file(const std::string& name, const std::string& content, bool executable);
 

@@ -40,11 +40,23 @@ std::string cservice_binary() { return CSERVICE_BINARY; }
 std::string test_worker_binary() { return TEST_WORKER_BINARY; }
 std::string hello_worker_binary() { return HELLO_WORKER_BINARY; }
 std::string examples_dir() { return EXAMPLES_DIR; }
+std::string library_service_binary() { return LIBRARY_SERVICE_BINARY; }
+std::string library_test_service_binary() { return LIBRARY_TEST_SERVICE_BINARY; }
 
 ServiceProcess::ServiceProcess(std::vector<std::string> args,
                                std::map<std::string, std::string> env, std::string cwd,
+                               Stdin input)
+    : ServiceProcess(Program{cservice_binary()}, std::move(args), std::move(env), std::move(cwd),
+                     input) {}
+
+ServiceProcess::ServiceProcess(const Program& program, std::vector<std::string> args,
+                               std::map<std::string, std::string> env)
+    : ServiceProcess(program, std::move(args), std::move(env), {}, Stdin::Null) {}
+
+ServiceProcess::ServiceProcess(const Program& program, std::vector<std::string> args,
+                               std::map<std::string, std::string> env, std::string cwd,
                                Stdin input) {
-  args.insert(args.begin(), cservice_binary());
+  args.insert(args.begin(), program.path);
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
   for (const auto& [key, value] : env) env_strings.push_back(key + "=" + value);

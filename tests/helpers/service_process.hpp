@@ -30,6 +30,13 @@ std::string cservice_binary();
 std::string test_worker_binary();
 std::string hello_worker_binary();
 std::string examples_dir();
+std::string library_service_binary();
+std::string library_test_service_binary();
+
+// A program other than cservice for ServiceProcess to run (a library-mode service).
+struct Program {
+  std::string path;
+};
 
 class ServiceProcess {
  public:
@@ -39,6 +46,9 @@ class ServiceProcess {
   // Starts `cservice args...` in `cwd` (empty: the test's), with `env` added.
   explicit ServiceProcess(std::vector<std::string> args, std::map<std::string, std::string> env = {},
                           std::string cwd = {}, Stdin input = Stdin::Null);
+  // Starts `program args...` instead.
+  ServiceProcess(const Program& program, std::vector<std::string> args,
+                 std::map<std::string, std::string> env = {});
   ~ServiceProcess();
   ServiceProcess(const ServiceProcess&) = delete;
   ServiceProcess& operator=(const ServiceProcess&) = delete;
@@ -75,6 +85,8 @@ class ServiceProcess {
   std::vector<pid_t> started_pids() const;
 
  private:
+  ServiceProcess(const Program& program, std::vector<std::string> args,
+                 std::map<std::string, std::string> env, std::string cwd, Stdin input);
   void read_output(int fd);
 
   pid_t pid_ = -1;

@@ -34,7 +34,8 @@ long long now_ms() {
 
 void print_env() {
   for (const char* name : {"NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
-                           "CSERVICE_WORKER_ID", "CSERVICE_WORKER_GROUP", "TEST_EXTRA"}) {
+                           "CSERVICE_WORKER_ID", "CSERVICE_WORKER_GROUP", "CSERVICE_STOP_SIGNAL",
+                           "CSERVICE_CONTROL_SOCKET", "TEST_EXTRA"}) {
     const char* value = std::getenv(name);
     std::printf("env %s=%s\n", name, value != nullptr ? value : "(unset)");
   }

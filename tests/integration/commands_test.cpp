@@ -32,17 +32,7 @@ class CommandsTest : public IntegrationTest {
                                        "the workers ready"));
     return service;
   }
-  HttpAnswer command(const std::string& line) {
-    std::string encoded;
-    for (const unsigned char c : line) {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      encoded += std::isalnum(c) ? std::string(1, static_cast<char>(c)) : std::string(buf);
-    }
-    auto answer = http_request("POST", "127.0.0.1", port_, "/cli?cmd=" + encoded,
-                               std::string("Bearer ") + kKey, 30s);
-    return answer.value_or(HttpAnswer{0, "no answer", false});
-  }
+  HttpAnswer command(const std::string& line) { return run_command(port_, kKey, line); }
   json workers(const std::string& mode = "") {
     return json::parse(command("workers" + (mode.empty() ? "" : " " + mode)).body)["workers"];
   }

@@ -32,22 +32,9 @@ class ZeroDowntimeTest : public IntegrationTest, public ::testing::WithParamInte
     return service;
   }
   std::optional<HttpAnswer> command(const std::string& line) {
-    const std::string target = "/cli?cmd=" + encode(line);
+    const std::string target = "/cli?cmd=" + url_encode(line);
     return http_request("POST", "127.0.0.1", api_port_, target, std::string("Bearer ") + kKey,
                         60s);
-  }
-  static std::string encode(const std::string& text) {
-    std::string out;
-    for (const unsigned char c : text) {
-      if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '/') {
-        out += static_cast<char>(c);
-      } else {
-        char buf[4];
-        std::snprintf(buf, sizeof buf, "%%%02X", c);
-        out += buf;
-      }
-    }
-    return out;
   }
   // A "new build": the same server at another path, answering "v2 ...".
   std::string new_build() {

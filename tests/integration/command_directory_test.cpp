@@ -1,0 +1,149 @@
+// Commands from a directory (the `commands` option): each executable is a command; its
+// arguments come as argv, its stdout is the answer, its exit status says success; one that
+// hangs is killed after commandTimeoutMs.
+
+#include "http_client.hpp"
+#include "integration_test.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <filesystem>
+
+namespace cservice::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kKey = "directory-key";
+
+class CommandDirectoryTest : public IntegrationTest {
+ protected:
+  ServiceProcess& start_service(std::vector<std::string> directories,
+                                std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"--workers", "1", "--access-key", kKey, "--host",
+                                     "127.0.0.1", "--port", "0"};
+    for (const auto& directory : directories) {
+      args.push_back("--commands");
+      args.push_back(directory);
+    }
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back(test_worker_binary());
+    args.push_back("--");
+    args.push_back("--ready-after");
+    args.push_back("0");
+    auto& service = start(args);
+    port_ = service.api_port();
+    EXPECT_TRUE(service.wait_for("starting -> ready", 10s, "the worker ready"));
+    return service;
+  }
+  HttpAnswer command(const std::string& line) { return run_command(port_, kKey, line); }
+  void stop(ServiceProcess& service) {
+    service.signal(SIGTERM);
+    EXPECT_EQ(service.wait_exit(10s), 0) << service.output();
+  }
+  std::string commands_dir() {
+    const std::string dir = temp_dir() + "/commands";
+    std::filesystem::create_directories(dir);
+    return dir;
+  }
+
+  int port_ = -1;
+};
+
+TEST_F(CommandDirectoryTest, ProgramsRunWithArgumentsAndAnswerJsonOrText) {
+  const std::string dir = commands_dir();
+  write_file("commands/echo-args.sh",
+             "#!/bin/sh\nprintf '{\"argc\": %d, \"first\": \"%s\", \"second\": \"%s\"}\\n' "
+             "\"$#\" \"$1\" \"$2\"\n",
+             true);
+  write_file("commands/raw.sh", "#!/bin/sh\nprintf '%s\\n' \"$1\"\n", true);
+  write_file("commands/echo-args.help", "echo-args a b\nPrints its first two arguments.\n", false);
+  write_file("commands/text.sh", "#!/bin/sh\necho 'plain words, not JSON'\n", true);
+  write_file("commands/address.sh",
+             "#!/bin/sh\nprintf '{\"url\": \"%s\", \"key\": \"%s\"}\\n' \"$CSERVICE_URL\" "
+             "\"$CSERVICE_ACCESS_KEY\"\n",
+             true);
+  write_file("commands/notes.txt", "not executable: not a command\n", false);
+  write_file("commands/.hidden.sh", "#!/bin/sh\necho hidden\n", true);
+  auto& service = start_service({dir});
+
+  const auto echoed = command(R"(echo-args "two words" 42)");
+  ASSERT_EQ(echoed.status, 200) << echoed.body;
+  EXPECT_EQ(json::parse(echoed.body), (json{{"argc", 2}, {"first", "two words"}, {"second", "42"}}));
+  // A JSON argument arrives as JSON text; JSON printed back is the result as JSON.
+  const auto raw = command(R"(raw {"x":[1,2]})");
+  ASSERT_EQ(raw.status, 200) << raw.body;
+  EXPECT_EQ(json::parse(raw.body), (json{{"x", {1, 2}}}));
+
+  const auto text = command("text");
+  ASSERT_EQ(text.status, 200) << text.body;
+  EXPECT_EQ(json::parse(text.body), "plain words, not JSON");
+
+  const auto address = command("address");
+  ASSERT_EQ(address.status, 200) << address.body;
+  EXPECT_EQ(json::parse(address.body)["url"], "http://127.0.0.1:" + std::to_string(port_) + "/cli");
+  EXPECT_EQ(json::parse(address.body)["key"], kKey);
+
+  const json help = json::parse(command("help echo-args").body);
+  EXPECT_EQ(help["usage"], "echo-args a b");
+  EXPECT_EQ(help["description"], "Prints its first two arguments.");
+  EXPECT_EQ(command("notes").status, 404);
+  EXPECT_EQ(command(".hidden").status, 404);
+  stop(service);
+}
+
+TEST_F(CommandDirectoryTest, FailuresAndHangsAreAnsweredAsErrors) {
+  const std::string dir = commands_dir();
+  write_file("commands/fails.sh", "#!/bin/sh\necho 'disk full' >&2\nexit 3\n", true);
+  // The sleep is a child in the command's process group: the time-out kills it too.
+  write_file("commands/hangs.sh", "#!/bin/sh\necho started\nsleep 60\necho never\n", true);
+  auto& service = start_service({dir}, {"--command-timeout-ms", "400"});
+
+  const auto failed = command("fails");
+  EXPECT_EQ(failed.status, 500);
+  EXPECT_NE(failed.body.find("fails: failed (exit 3): disk full"), std::string::npos) << failed.body;
+
+  const auto start = Clock::now();
+  const auto hung = command("hangs");
+  EXPECT_EQ(hung.status, 504);
+  EXPECT_NE(hung.body.find("hangs: no answer within 400 ms (killed)"), std::string::npos) << hung.body;
+  EXPECT_GE(Clock::now() - start, 400ms);
+  // The service is intact, and left nothing running (the fixture's leak check proves the
+  // sleep is gone too).
+  EXPECT_EQ(command("version").status, 200);
+  EXPECT_EQ(json::parse(command("workers").body)["workers"][0]["state"], "ready");
+  stop(service);
+}
+
+TEST_F(CommandDirectoryTest, ExampleShellAndPythonCommands) {
+  auto& service = start_service({examples_dir() + "/commands"});
+  const auto load = command("load");
+  ASSERT_EQ(load.status, 200) << load.body;
+  EXPECT_TRUE(json::parse(load.body)["load1"].is_number()) << load.body;
+  // The Python command asks the service itself, over REST, with the key it was given.
+  const auto counted = command("count-workers ready");
+  ASSERT_EQ(counted.status, 200) << counted.body;
+  EXPECT_EQ(json::parse(counted.body), (json{{"state", "ready"}, {"count", 1}}));
+  stop(service);
+}
+
+TEST_F(CommandDirectoryTest, BadDirectoriesStopTheStart) {
+  auto& missing = start({"--commands", temp_dir() + "/nowhere", test_worker_binary()});
+  EXPECT_EQ(missing.wait_exit(10s), 2);
+  EXPECT_NE(missing.output().find("commands " + temp_dir() + "/nowhere: No such file or directory"),
+            std::string::npos)
+      << missing.output();
+
+  const std::string dir = commands_dir();
+  write_file("commands/twice.sh", "#!/bin/sh\necho 1\n", true);
+  write_file("commands/twice.py", "#!/bin/sh\necho 2\n", true);
+  auto& clash = start({"--commands", dir, test_worker_binary()});
+  EXPECT_EQ(clash.wait_exit(10s), 2);
+  EXPECT_NE(clash.output().find("would both be command 'twice'"), std::string::npos)
+      << clash.output();
+  EXPECT_EQ(clash.count("starting"), 0u);
+}
+
+}  // namespace
+}  // namespace cservice::testing
