@@ -82,6 +82,25 @@ TEST_F(OptionsTest, ReadsEveryKey) {
   EXPECT_EQ(o->policy.restart_concurrency_ratio, 0.5);
 }
 
+TEST_F(OptionsTest, CommandDirectoriesAndTheirTimeout) {
+  auto o = load_json({{"commands", dir_}, {"commandTimeoutMs", 250}});
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->command_dirs, std::vector<std::string>{dir_});
+  EXPECT_EQ(o->command_timeout, Milliseconds(250));
+  EXPECT_EQ(load_json({})->command_timeout, Milliseconds(30000));
+  EXPECT_EQ(error_of({{"commands", {dir_, dir_ + "/nope"}}}),
+            "commands " + dir_ + "/nope: No such file or directory");
+  EXPECT_EQ(error_of({{"commands", program_}}), "commands " + program_ + ": not a directory");
+  EXPECT_EQ(error_of({{"commands", 5}}),
+            "bad option commands: must be a directory or an array of directories, got 5");
+  EXPECT_EQ(error_of({{"commandTimeoutMs", 0}}).rfind("bad option commandTimeoutMs:", 0), 0u);
+  auto flags = load_flags({"--commands", dir_.c_str(), "--commands", dir_.c_str(),
+                           "--command-timeout-ms", "900", program_.c_str()});
+  ASSERT_TRUE(flags) << flags.error().message;
+  EXPECT_EQ(flags->command_dirs.size(), 2u);
+  EXPECT_EQ(flags->command_timeout, Milliseconds(900));
+}
+
 TEST_F(OptionsTest, UnknownKeyIsNamedWithTheNearestValidOne) {
   EXPECT_EQ(error_of({{"workerCont", 2}}), "unknown option 'workerCont' (did you mean 'workerCount'?)");
   EXPECT_EQ(error_of({{"zzzzzzzz", 2}}), "unknown option 'zzzzzzzz'");

@@ -63,6 +63,22 @@ TEST_F(ControlPlaneTest, OutcomesForEachKindOfRequest) {
   EXPECT_EQ(run("help", "", TrustLevel::Inproc).status, 200u);
 }
 
+TEST_F(ControlPlaneTest, TrustedCallersNeedNoKeyButTheLevel) {
+  const auto run_trusted = [&](const std::string& name, TrustLevel caller) {
+    Outcome got{0, {}, "(no answer)"};
+    plane_.run_trusted(name, {}, caller, [&](Outcome outcome) { got = std::move(outcome); });
+    return got;
+  };
+  EXPECT_EQ(run_trusted("version", TrustLevel::Remote).status, 200u);
+  EXPECT_EQ(run_trusted("exit", TrustLevel::Remote).status, 401u);
+  EXPECT_EQ(run_trusted("nosuch", TrustLevel::Inproc).status, 404u);
+  registry_.override_level("version", TrustLevel::Inproc);
+  const Outcome refused = run_trusted("version", TrustLevel::Local);
+  EXPECT_EQ(refused.status, 401u);
+  EXPECT_EQ(refused.error, "insufficient access level: 'version' requires inproc, caller is local");
+  EXPECT_EQ(run_trusted("version", TrustLevel::Inproc).status, 200u);
+}
+
 TEST(MaskKeyTest, HidesTheKeyAndKeepsTheRest) {
   EXPECT_EQ(mask_key("/cli?cmd=workers&accessKey=s3cret"), "/cli?cmd=workers&accessKey=***");
   EXPECT_EQ(mask_key("/cli?accessKey=s3cret&cmd=restart%20all"), "/cli?accessKey=***&cmd=restart%20all");
