@@ -89,9 +89,11 @@ struct Library {
   }
 };
 
+// Never destroyed: a Reply kept in a static of the program may be released after every other
+// static is gone, and still reaches here.
 Library& library() {
-  static Library instance;
-  return instance;
+  static auto* instance = new Library;
+  return *instance;
 }
 
 errc errc_of(int status) {
@@ -144,6 +146,9 @@ commands::Command make_command(const std::string& name, const CustomCommand& cus
         timer.cancel();
       }
     };
+    // Only the timer's handler owns it, until the time-out or the answer (which cancels the
+    // timer); the Reply refers to it weakly, so a Reply kept past the service's end holds
+    // nothing of the loop.
     auto pending = std::make_shared<Pending>(std::move(reply), io);
     pending->timer.expires_after(timeout);
     pending->timer.async_wait([pending, name, timeout](const boost::system::error_code& ec) {
@@ -154,8 +159,10 @@ commands::Command make_command(const std::string& name, const CustomCommand& cus
     auto state = std::make_shared<Reply::State>();
     // The handler may answer from any thread: the answer goes to the loop. If the loop has
     // gone (the service stopped), there is no caller left to tell.
-    state->sink = [pending](Answer answer) {
-      library().post([pending, answer = std::move(answer)](app::Running&) { pending->answer(answer); });
+    state->sink = [weak = std::weak_ptr<Pending>(pending)](Answer answer) {
+      library().post([weak, answer = std::move(answer)](app::Running&) {
+        if (auto p = weak.lock()) p->answer(answer);
+      });
     };
     try {
       handler(args, Reply(std::move(state)));
@@ -309,9 +316,18 @@ void trigger_args(std::string name, Args args, Callback callback) {
     return;
   }
   const bool posted = library().post([name, args = std::move(args), callback](app::Running& running) mutable {
-    running.trigger(name, std::move(args), TrustLevel::Inproc, [callback](controlplane::Outcome outcome) {
-      if (callback) callback(to_answer(outcome));
-    });
+    running.trigger(name, std::move(args), TrustLevel::Inproc,
+                    [name, callback](const controlplane::Outcome& outcome) {
+                      if (!callback) return;
+                      // User code on the loop: nothing it throws may cross the loop.
+                      try {
+                        callback(to_answer(outcome));
+                      } catch (const std::exception& e) {
+                        log::error("callback of trigger('{}') threw: {}", name, e.what());
+                      } catch (...) {
+                        log::error("callback of trigger('{}') threw", name);
+                      }
+                    });
   });
   if (!posted && callback) callback({503, nullptr, "the service is not running"});
 }
