@@ -18,6 +18,7 @@
 //   relay NAME ARGS  trigger(NAME, ARGS...) from the master's code; answers with its answer
 //   from-thread NAME call(NAME) from a thread of the master's own; answers with its answer
 //   lockdown         control({{"version", "local"}}) at runtime
+//   secret           registered with level local
 //   health           overrides the built-in: {"custom": true}
 // Subscribers print "event NAME DATA" for workerStart and fromWorker.
 
@@ -100,6 +101,9 @@ void add_commands() {
     cservice::control({{"version", "local"}});
     reply.ok({{"version", "local"}});
   });
+  cservice::on(
+      "secret", [](const cservice::Args&, cservice::Reply reply) { reply.ok("local only"); },
+      {"secret", "For local callers.", "local"});
   cservice::on("health", [](const cservice::Args&, cservice::Reply reply) {
     reply.ok({{"custom", true}});
   });

@@ -39,9 +39,13 @@ class LibraryTest : public IntegrationTest {
     EXPECT_EQ(answer.status, 200) << line << ": " << answer.body;
     return json::parse(answer.body, nullptr, false);
   }
-  void stop(ServiceProcess& service) {
+  // Stops the service; each worker must have left by its on_stop callback (exit 0), not by
+  // the stop signal's default action.
+  void stop(ServiceProcess& service, std::size_t workers = 2) {
     service.signal(SIGTERM);
     EXPECT_EQ(service.wait_exit(10s), 0) << service.output();
+    EXPECT_EQ(service.count(R"(event workerExit \{.*"reason":"shutdown","status":"exit 0")"), workers)
+        << service.output();
   }
 
   int port_ = -1;
@@ -91,7 +95,9 @@ TEST_F(LibraryTest, ExampleServesTrafficFromItsWorkersAndAnswersItsCommands) {
   const json workers = json::parse(listed->body, nullptr, false);
   ASSERT_TRUE(workers.contains("workers")) << listed->body;
   EXPECT_EQ(workers["workers"].size(), 3u);
-  stop(service);
+  // The custom command's help, as registered.
+  EXPECT_EQ(result("help greet")["usage"], "greet [name]");
+  stop(service, 3);
 }
 
 TEST_F(LibraryTest, CommandsThatThrowOrNeverAnswerGetErrorsAndTheMasterServesOn) {
@@ -128,11 +134,15 @@ TEST_F(LibraryTest, ControlDecidesWhatARemotePeerMayCall) {
   EXPECT_NE(workers.body.find("'workers' requires local, caller is remote"), std::string::npos)
       << workers.body;
   EXPECT_EQ(command("version").status, 200);
+  // A level declared when the command was registered.
+  const auto secret = command("secret");
+  EXPECT_EQ(secret.status, 401);
+  EXPECT_NE(secret.body.find("'secret' requires local, caller is remote"), std::string::npos)
+      << secret.body;
   // control() at runtime, from a command handler.
   EXPECT_EQ(command("lockdown").status, 200);
   const auto version = command("version");
   EXPECT_EQ(version.status, 401) << version.body;
-  // The options' `control` still applies to the rest.
   stop(service);
 }
 
@@ -179,7 +189,7 @@ TEST_F(LibraryTest, StartInAWorkerIsRefused) {
   auto& service = start_test_service({{"workerCount", 1}}, "start");
   ASSERT_TRUE(service.wait_for(R"(start in worker: 2$)", 10s, "start() refused in the worker"));
   EXPECT_EQ(service.count("starting -> ready"), 1u);
-  stop(service);
+  stop(service, 1);
 }
 
 TEST_F(LibraryTest, BadOptionsFailAtStartWithTheNearestKey) {
