@@ -9,8 +9,10 @@
 // Each worker serves HTTP on the shared socket (default 8080): `/` says hello, `/workers` asks
 // the master for its `workers` command over the worker channel and returns the answer.
 
-#include <cservice/service.hpp>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -21,12 +23,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <atomic>
+#include <cservice/service.hpp>
 #include <cstdio>
 #include <string>
-#include <sys/socket.h>
-#include <unistd.h>
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -124,15 +123,14 @@ int run_master(int argc, char** argv) {
   static std::atomic<int> starts{0};
   static std::atomic<int> exits{0};
 
-  cservice::on(
-      "greet",
-      [](const cservice::Args& args, cservice::Reply reply) {
-        const std::string name =
-            !args.empty() && args[0].is_string() ? args[0].get<std::string>() : "world";
-        cservice::trigger("greeted", nullptr, name);  // an event of our own
-        reply.ok({{"greeting", "hello, " + name}, {"master", ::getpid()}});
-      },
-      {"greet [name]", "Says hello from the master.", "remote"});
+  cservice::on("greet",
+               [](const cservice::Args& args, cservice::Reply reply) {
+                 const std::string name =
+                     !args.empty() && args[0].is_string() ? args[0].get<std::string>() : "world";
+                 cservice::trigger("greeted", nullptr, name);  // an event of our own
+                 reply.ok({{"greeting", "hello, " + name}, {"master", ::getpid()}});
+               },
+               {"greet [name]", "Says hello from the master.", "remote"});
 
   // Overrides the built-in health with the application's own view.
   cservice::on("health", [](const cservice::Args&, cservice::Reply reply) {
@@ -149,8 +147,8 @@ int run_master(int argc, char** argv) {
   // The list of workers is for this machine only.
   cservice::control({{"workers", "local"}});
 
-  nlohmann::json options = {{"accessKey", "library-example"}, {"workerCount", 2},
-                            {"listen", "8080"}};
+  nlohmann::json options = {
+      {"accessKey", "library-example"}, {"workerCount", 2}, {"listen", "8080"}};
   if (argc > 1) {
     const auto given = nlohmann::json::parse(argv[1], nullptr, /*allow_exceptions=*/false);
     if (!given.is_object()) {

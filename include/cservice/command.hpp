@@ -5,11 +5,10 @@
 // whichever way it asked: REST (`POST /cli?cmd=...`), the CLI, the console, trigger() in the
 // master or call() in a worker.
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 

@@ -16,17 +16,16 @@
 // Thread safety: every function here may be called from any thread, before or while start()
 // runs. Handlers and callbacks run on the master's loop thread (the thread in start()).
 
-#include "cservice/command.hpp"
-#include "cservice/worker.hpp"
-
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#include "cservice/command.hpp"
+#include "cservice/worker.hpp"
 
 namespace cservice {
 

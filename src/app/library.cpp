@@ -5,23 +5,22 @@
 // All shared state is in one Library object behind one mutex. User code (handlers, callbacks)
 // never runs under the mutex: it is copied out first.
 
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <stdexcept>
+
 #include "app/master_client.hpp"
 #include "app/modes.hpp"
 #include "base/log.hpp"
 #include "commands/trust_level.hpp"
 #include "config/options.hpp"
 #include "cservice/service.hpp"
-
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-
-#include <fmt/format.h>
-
-#include <fstream>
-#include <future>
-#include <mutex>
-#include <stdexcept>
-#include <unistd.h>
 
 namespace cservice {
 
@@ -98,10 +97,14 @@ Library& library() {
 
 errc errc_of(int status) {
   switch (status) {
-    case 400: return errc::bad_request;
-    case 404: return errc::not_found;
-    case 504: return errc::timed_out;
-    default: return errc::internal;
+    case 400:
+      return errc::bad_request;
+    case 404:
+      return errc::not_found;
+    case 504:
+      return errc::timed_out;
+    default:
+      return errc::internal;
   }
 }
 
@@ -154,7 +157,8 @@ commands::Command make_command(const std::string& name, const CustomCommand& cus
     pending->timer.async_wait([pending, name, timeout](const boost::system::error_code& ec) {
       if (ec) return;
       log::warn("command '{}': no answer within {} ms", name, timeout.count());
-      pending->answer({504, nullptr, fmt::format("{}: no answer within {} ms", name, timeout.count())});
+      pending->answer(
+          {504, nullptr, fmt::format("{}: no answer within {} ms", name, timeout.count())});
     });
     auto state = std::make_shared<Reply::State>();
     // The handler may answer from any thread: the answer goes to the loop. If the loop has
@@ -267,8 +271,9 @@ int start(const nlohmann::json& given) {
 void on_command(std::string name, CommandHandler handler, CommandInfo info) {
   if (name.empty() || !handler) throw std::invalid_argument("cservice::on(): a name and a handler");
   if (!info.level.empty() && !commands::parse_trust_level(info.level)) {
-    throw std::invalid_argument(fmt::format(
-        "cservice::on(\"{}\"): level '{}' is not remote, local, inproc or disabled", name, info.level));
+    throw std::invalid_argument(
+        fmt::format("cservice::on(\"{}\"): level '{}' is not remote, local, inproc or disabled",
+                    name, info.level));
   }
   Library& lib = library();
   CustomCommand custom{std::move(handler), std::move(info)};
@@ -295,7 +300,8 @@ void control(const std::map<std::string, std::string>& levels) {
     const auto level = commands::parse_trust_level(text);
     if (!level) {
       throw std::invalid_argument(fmt::format(
-          "cservice::control(): level '{}' of '{}' is not remote, local, inproc or disabled", text, name));
+          "cservice::control(): level '{}' of '{}' is not remote, local, inproc or disabled", text,
+          name));
     }
     parsed.emplace(name, *level);
   }
@@ -315,20 +321,21 @@ void trigger_args(std::string name, Args args, Callback callback) {
     if (callback) callback(answer);
     return;
   }
-  const bool posted = library().post([name, args = std::move(args), callback](app::Running& running) mutable {
-    running.trigger(name, std::move(args), TrustLevel::Inproc,
-                    [name, callback](const controlplane::Outcome& outcome) {
-                      if (!callback) return;
-                      // User code on the loop: nothing it throws may cross the loop.
-                      try {
-                        callback(to_answer(outcome));
-                      } catch (const std::exception& e) {
-                        log::error("callback of trigger('{}') threw: {}", name, e.what());
-                      } catch (...) {
-                        log::error("callback of trigger('{}') threw", name);
-                      }
-                    });
-  });
+  const bool posted =
+      library().post([name, args = std::move(args), callback](app::Running& running) mutable {
+        running.trigger(name, std::move(args), TrustLevel::Inproc,
+                        [name, callback](const controlplane::Outcome& outcome) {
+                          if (!callback) return;
+                          // User code on the loop: nothing it throws may cross the loop.
+                          try {
+                            callback(to_answer(outcome));
+                          } catch (const std::exception& e) {
+                            log::error("callback of trigger('{}') threw: {}", name, e.what());
+                          } catch (...) {
+                            log::error("callback of trigger('{}') threw", name);
+                          }
+                        });
+      });
   if (!posted && callback) callback({503, nullptr, "the service is not running"});
 }
 
@@ -338,14 +345,14 @@ Answer call(std::string name, Args args, std::chrono::milliseconds timeout) {
   {
     std::lock_guard lock(lib.mutex);
     if (lib.io != nullptr && lib.io->get_executor().running_in_this_thread()) {
-      return {500, nullptr, "call() on the master's loop thread would wait for itself: use trigger()"};
+      return {500, nullptr,
+              "call() on the master's loop thread would wait for itself: use trigger()"};
     }
   }
   auto promise = std::make_shared<std::promise<Answer>>();
   auto future = promise->get_future();
-  trigger_args(std::move(name), std::move(args), [promise](const Answer& answer) {
-    promise->set_value(answer);
-  });
+  trigger_args(std::move(name), std::move(args),
+               [promise](const Answer& answer) { promise->set_value(answer); });
   if (future.wait_for(timeout) != std::future_status::ready) {
     return {504, nullptr, fmt::format("no answer within {} ms", timeout.count())};
   }

@@ -1,17 +1,17 @@
 #include "app/master_client.hpp"
 
-#include "os/unique_fd.hpp"
-
 #include <fmt/format.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
+
+#include "os/unique_fd.hpp"
 
 namespace cservice::app {
 namespace {
@@ -57,10 +57,9 @@ Answer call_master(const std::string& name, const Args& args, std::chrono::milli
       errno != EINPROGRESS && errno != EAGAIN) {
     return failure(503, fmt::format("master: connect: {}", std::strerror(errno)));
   }
-  const std::string request =
-      nlohmann::json{{"name", name}, {"args", args}}.dump(-1, ' ', false,
-                                                          nlohmann::json::error_handler_t::replace) +
-      "\n";
+  const std::string request = nlohmann::json{{"name", name}, {"args", args}}.dump(
+                                  -1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                              "\n";
   for (std::size_t sent = 0; sent < request.size();) {
     if (!wait_for(fd.get(), POLLOUT, deadline)) return failure(504, "master: no answer in time");
     const ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
@@ -73,8 +72,8 @@ Answer call_master(const std::string& name, const Args& args, std::chrono::milli
   std::string answer;
   while (answer.find('\n') == std::string::npos) {
     if (!wait_for(fd.get(), POLLIN, deadline)) {
-      return failure(504, fmt::format("{}: no answer from the master within {} ms", name,
-                                      timeout.count()));
+      return failure(
+          504, fmt::format("{}: no answer from the master within {} ms", name, timeout.count()));
     }
     char buffer[16 * 1024];
     const ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);

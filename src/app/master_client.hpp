@@ -4,10 +4,10 @@
 // `timeout`; one connection per call, so any thread may call it. No Asio: it runs in workers
 // that have no loop of ours.
 
-#include "cservice/command.hpp"
-
 #include <chrono>
 #include <string>
+
+#include "cservice/command.hpp"
 
 namespace cservice::app {
 

@@ -3,16 +3,15 @@
 // worker channel): its loop, commands, events and control plane. It exists while serve() runs;
 // loop thread only.
 
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
 #include "base/clock.hpp"
 #include "commands/registry.hpp"
 #include "control/control_plane.hpp"
 #include "supervisor/event_bus.hpp"
-
-#include <boost/asio/io_context.hpp>
-
-#include <functional>
-#include <string>
-#include <vector>
 
 namespace cservice::app {
 
@@ -26,8 +25,8 @@ struct Running {
   // The original's trigger: runs command `name` for a caller at `level` (only the level is
   // checked), or, when there is no such command, raises event `name` with `args` as its data
   // to its subscribers. With neither a command nor a subscriber of that name, the answer is 404.
-  void trigger(const std::string& name, std::vector<nlohmann::json> args, commands::TrustLevel level,
-               std::function<void(controlplane::Outcome)> done);
+  void trigger(const std::string& name, std::vector<nlohmann::json> args,
+               commands::TrustLevel level, std::function<void(controlplane::Outcome)> done);
 };
 
 // What library mode adds to serve(); serve mode passes none.

@@ -92,21 +92,6 @@ Result<void> add_directory_commands(const config::Options& options, runtime::Run
 
 }  // namespace
 
-void Running::trigger(const std::string& name, std::vector<nlohmann::json> args,
-                      commands::TrustLevel level, std::function<void(controlplane::Outcome)> done) {
-  if (registry.find(name) != nullptr) {
-    control_plane.run_trusted(name, std::move(args), level, std::move(done));
-    return;
-  }
-  const std::size_t subscribers = events.subscribers_of(name);
-  if (subscribers == 0) {
-    done({404, {}, fmt::format("unknown command '{}', and no subscriber of an event of that name", name)});
-    return;
-  }
-  events.publish({name, nlohmann::json(std::move(args))});
-  done({200, {{"event", name}, {"subscribers", subscribers}}, {}});
-}
-
 int serve(const config::Options& options, const ServeHooks& hooks) {
   const std::string key = options.control.keys.empty() ? "" : options.control.keys.front().secret;
   if (!key.empty() && options.control.port != 0) {

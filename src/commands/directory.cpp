@@ -1,12 +1,13 @@
 #include "commands/directory.hpp"
 
+#include <fmt/format.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <unistd.h>
 
 namespace cservice::commands {
 namespace {
@@ -85,16 +86,16 @@ Result<nlohmann::json> interpret_outcome(const std::string& name, Milliseconds t
     return make_error(errc::internal, fmt::format("{}: {}", name, outcome.start_error));
   }
   if (outcome.timed_out) {
-    return make_error(errc::timed_out, fmt::format("{}: no answer within {} ms (killed)", name,
-                                                   timeout.count()));
+    return make_error(errc::timed_out,
+                      fmt::format("{}: no answer within {} ms (killed)", name, timeout.count()));
   }
   const std::string out = trimmed(outcome.out);
   if (outcome.status->signaled || outcome.status->value != 0) {
     const std::string err = trimmed(outcome.err);
     const std::string& said = err.empty() ? out : err;
-    return make_error(errc::internal, fmt::format("{}: failed ({}){}{}", name,
-                                                  outcome.status->describe(),
-                                                  said.empty() ? "" : ": ", said));
+    return make_error(errc::internal,
+                      fmt::format("{}: failed ({}){}{}", name, outcome.status->describe(),
+                                  said.empty() ? "" : ": ", said));
   }
   auto parsed = nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded() || out.empty()) return nlohmann::json(out);
@@ -108,20 +109,21 @@ Command directory_command(const CommandProgram& program, Milliseconds timeout,
       program.usage,
       program.description,
       TrustLevel::Remote,
-      [program, timeout, runner = std::move(runner)](Context&, const Registry&,
-                                                     const std::vector<nlohmann::json>& args,
-                                                     Reply reply) {
+      [program, timeout, runner = std::move(runner)](
+          Context&, const Registry&, const std::vector<nlohmann::json>& args, Reply reply) {
         std::vector<std::string> argv;
-        for (const auto& arg : args) argv.push_back(arg.is_string() ? arg.get<std::string>() : arg.dump());
+        for (const auto& arg : args)
+          argv.push_back(arg.is_string() ? arg.get<std::string>() : arg.dump());
         auto shared = std::make_shared<Reply>(std::move(reply));
-        runner(program.path, std::move(argv), [shared, name = program.name, timeout](ProgramOutcome outcome) {
-          auto answer = interpret_outcome(name, timeout, outcome);
-          if (answer) {
-            shared->ok(std::move(*answer));
-          } else {
-            shared->fail(answer.error());
-          }
-        });
+        runner(program.path, std::move(argv),
+               [shared, name = program.name, timeout](ProgramOutcome outcome) {
+                 auto answer = interpret_outcome(name, timeout, outcome);
+                 if (answer) {
+                   shared->ok(std::move(*answer));
+                 } else {
+                   shared->fail(answer.error());
+                 }
+               });
       },
   };
 }

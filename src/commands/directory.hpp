@@ -12,13 +12,13 @@
 // rest the description. Commands are not run to learn their help: `NAME --help` could run a
 // script that ignores its arguments for real.
 
-#include "commands/command.hpp"
-#include "supervisor/types.hpp"
-
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "commands/command.hpp"
+#include "supervisor/types.hpp"
 
 namespace cservice::commands {
 

@@ -1,6 +1,7 @@
 #include "control/worker_channel.hpp"
 
-#include "base/log.hpp"
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -12,10 +13,9 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-
 #include <random>
-#include <sys/socket.h>
-#include <unistd.h>
+
+#include "base/log.hpp"
 
 namespace cservice::controlplane {
 
@@ -101,8 +101,10 @@ asio::awaitable<void> WorkerChannel::Impl::serve(stream_protocol::socket socket)
     worker = authorize(Pid{peer.pid});
   }
   if (!worker || connections >= kMaxConnections) {
-    const std::string refusal = answer_line(
-        {worker ? 503u : 401u, {}, worker ? "too many connections" : "not a worker of this service"});
+    const std::string refusal =
+        answer_line({worker ? 503u : 401u,
+                     {},
+                     worker ? "too many connections" : "not a worker of this service"});
     co_await asio::async_write(socket, asio::buffer(refusal), use_tuple);
     co_return;
   }
@@ -121,7 +123,8 @@ asio::awaitable<void> WorkerChannel::Impl::serve(stream_protocol::socket socket)
       co_return;
     }
     if (read_error) co_return;  // the worker closed the connection (or exited)
-    std::string line(asio::buffers_begin(buffer.data()), asio::buffers_begin(buffer.data()) + static_cast<std::ptrdiff_t>(n) - 1);
+    std::string line(asio::buffers_begin(buffer.data()),
+                     asio::buffers_begin(buffer.data()) + static_cast<std::ptrdiff_t>(n) - 1);
     buffer.consume(n);
     auto request = parse_request(line);
     if (!request) {
@@ -145,7 +148,8 @@ asio::awaitable<void> WorkerChannel::Impl::serve(stream_protocol::socket socket)
     if (!pending->answer) co_await pending->wake.async_wait(use_tuple);
     if (!pending->answer) co_return;  // the channel is closing
     const std::string reply = answer_line(*pending->answer);
-    auto [write_error, written] = co_await asio::async_write(socket, asio::buffer(reply), use_tuple);
+    auto [write_error, written] =
+        co_await asio::async_write(socket, asio::buffer(reply), use_tuple);
     if (write_error) co_return;
   }
 }

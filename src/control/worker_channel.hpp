@@ -14,16 +14,15 @@
 // A line longer than kMaxLineBytes, or one that is not such an object, gets a 400 answer and
 // the connection is closed. Loop thread only.
 
-#include "base/error.hpp"
-#include "base/ids.hpp"
-#include "control/control_plane.hpp"
-
 #include <boost/asio/io_context.hpp>
-
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "base/error.hpp"
+#include "base/ids.hpp"
+#include "control/control_plane.hpp"
 
 namespace cservice::controlplane {
 
@@ -37,8 +36,7 @@ class WorkerChannel {
   // The worker that `peer` speaks for, or nullopt if it is none of ours.
   using Authorize = std::function<std::optional<Pid>(Pid peer)>;
   // Runs a request of `worker`; `done` gets the answer, once, possibly later.
-  using Handler = std::function<void(Pid worker, std::string name,
-                                     std::vector<nlohmann::json> args,
+  using Handler = std::function<void(Pid worker, std::string name, std::vector<nlohmann::json> args,
                                      std::function<void(Outcome)> done)>;
 
   static Result<std::unique_ptr<WorkerChannel>> open(boost::asio::io_context& io,

@@ -1,14 +1,14 @@
 #include "runtime/program_run.hpp"
 
-#include "base/log.hpp"
-#include "os/spawn.hpp"
-
-#include <boost/asio/post.hpp>
-
-#include <cerrno>
-#include <csignal>
 #include <fcntl.h>
 #include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <csignal>
+
+#include "base/log.hpp"
+#include "os/spawn.hpp"
 
 namespace cservice::runtime {
 
@@ -47,9 +47,10 @@ std::shared_ptr<ProgramRun> ProgramRun::start(boost::asio::io_context& io, const
     run->read(i);
   }
   run->timer_.expires_after(spec.timeout);
-  run->timer_.async_wait([weak = std::weak_ptr<ProgramRun>(run)](const boost::system::error_code& ec) {
-    if (auto self = weak.lock(); self && !ec) self->on_timeout();
-  });
+  run->timer_.async_wait(
+      [weak = std::weak_ptr<ProgramRun>(run)](const boost::system::error_code& ec) {
+        if (auto self = weak.lock(); self && !ec) self->on_timeout();
+      });
   return run;
 }
 

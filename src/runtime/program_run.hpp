@@ -8,27 +8,26 @@
 // It does not reap: the runtime's reaper does, and hands the exit status to on_exited().
 // Loop thread only.
 
-#include "base/clock.hpp"
-#include "os/child.hpp"
-#include "supervisor/types.hpp"
-
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
-
-#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "base/clock.hpp"
+#include "os/child.hpp"
+#include "supervisor/types.hpp"
+
 namespace cservice::runtime {
 
 struct RunSpec {
-  std::string program;             // absolute path
-  std::vector<std::string> args;   // argv[1...]
-  std::vector<std::string> env;    // the whole environment, "KEY=value"
+  std::string program;            // absolute path
+  std::vector<std::string> args;  // argv[1...]
+  std::vector<std::string> env;   // the whole environment, "KEY=value"
   Milliseconds timeout{30000};
 };
 

@@ -1,12 +1,12 @@
 // An out-of-tree library-mode program built against the installed package: it starts a
 // service of one worker (itself), asks for `workers` from its own code once the worker runs,
 // then shuts the service down, and says what it saw.
-#include <cservice/service.hpp>
+#include <unistd.h>
 
+#include <cservice/service.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <unistd.h>
 
 int main() {
   if (cservice::is_worker()) {
@@ -17,7 +17,8 @@ int main() {
   static std::string seen = "nothing";
   cservice::on("workerStart", [](const cservice::Event&) {
     cservice::trigger("workers", [](const cservice::Answer& answer) {
-      seen = answer.ok() ? std::to_string(answer.result["workers"].size()) + " worker" : answer.error;
+      seen =
+          answer.ok() ? std::to_string(answer.result["workers"].size()) + " worker" : answer.error;
       cservice::trigger("shutdown", nullptr, "all");
     });
   });

@@ -22,16 +22,16 @@
 //   health           overrides the built-in: {"custom": true}
 // Subscribers print "event NAME DATA" for workerStart and fromWorker.
 
-#include <cservice/service.hpp>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
+#include <cservice/service.hpp>
 #include <cstdio>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
-#include <unistd.h>
 
 namespace {
 
@@ -74,9 +74,8 @@ void add_commands() {
     throw std::runtime_error("the handler threw on purpose");
   });
   static std::vector<cservice::Reply> kept;  // never answered
-  cservice::on(
-      "never", [](const cservice::Args&, cservice::Reply reply) { kept.push_back(reply); },
-      {"never", "Never answers.", "", std::chrono::milliseconds(300)});
+  cservice::on("never", [](const cservice::Args&, cservice::Reply reply) { kept.push_back(reply); },
+               {"never", "Never answers.", "", std::chrono::milliseconds(300)});
   cservice::on("dropped", [](const cservice::Args&, cservice::Reply) {});
   cservice::on("later", [](const cservice::Args& args, cservice::Reply reply) {
     const int ms = !args.empty() && args[0].is_number_integer() ? args[0].get<int>() : 10;
@@ -90,20 +89,22 @@ void add_commands() {
       reply.fail("relay: expected a command or event name", 400);
       return;
     }
-    cservice::trigger_args(args[0].get<std::string>(), cservice::Args(args.begin() + 1, args.end()),
-                           [reply](const cservice::Answer& answer) { reply.ok(answer_json(answer)); });
+    cservice::trigger_args(
+        args[0].get<std::string>(), cservice::Args(args.begin() + 1, args.end()),
+        [reply](const cservice::Answer& answer) { reply.ok(answer_json(answer)); });
   });
   cservice::on("from-thread", [](const cservice::Args& args, cservice::Reply reply) {
-    const std::string name = !args.empty() && args[0].is_string() ? args[0].get<std::string>() : "version";
+    const std::string name =
+        !args.empty() && args[0].is_string() ? args[0].get<std::string>() : "version";
     std::thread([reply, name] { reply.ok(answer_json(cservice::call(name))); }).detach();
   });
   cservice::on("lockdown", [](const cservice::Args&, cservice::Reply reply) {
     cservice::control({{"version", "local"}});
     reply.ok({{"version", "local"}});
   });
-  cservice::on(
-      "secret", [](const cservice::Args&, cservice::Reply reply) { reply.ok("local only"); },
-      {"secret", "For local callers.", "local"});
+  cservice::on("secret",
+               [](const cservice::Args&, cservice::Reply reply) { reply.ok("local only"); },
+               {"secret", "For local callers.", "local"});
   cservice::on("health", [](const cservice::Args&, cservice::Reply reply) {
     reply.ok({{"custom", true}});
   });

@@ -2,13 +2,12 @@
 // arguments come as argv, its stdout is the answer, its exit status says success; one that
 // hangs is killed after commandTimeoutMs.
 
-#include "http_client.hpp"
-#include "integration_test.hpp"
-
-#include <nlohmann/json.hpp>
-
 #include <csignal>
 #include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "http_client.hpp"
+#include "integration_test.hpp"
 
 namespace cservice::testing {
 namespace {
@@ -21,8 +20,8 @@ class CommandDirectoryTest : public IntegrationTest {
  protected:
   ServiceProcess& start_service(std::vector<std::string> directories,
                                 std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--workers", "1", "--access-key", kKey, "--host",
-                                     "127.0.0.1", "--port", "0"};
+    std::vector<std::string> args = {"--workers", "1",         "--access-key", kKey,
+                                     "--host",    "127.0.0.1", "--port",       "0"};
     for (const auto& directory : directories) {
       args.push_back("--commands");
       args.push_back(directory);
@@ -70,7 +69,8 @@ TEST_F(CommandDirectoryTest, ProgramsRunWithArgumentsAndAnswerJsonOrText) {
 
   const auto echoed = command(R"(echo-args "two words" 42)");
   ASSERT_EQ(echoed.status, 200) << echoed.body;
-  EXPECT_EQ(json::parse(echoed.body), (json{{"argc", 2}, {"first", "two words"}, {"second", "42"}}));
+  EXPECT_EQ(json::parse(echoed.body),
+            (json{{"argc", 2}, {"first", "two words"}, {"second", "42"}}));
   // A JSON argument arrives as JSON text; JSON printed back is the result as JSON.
   const auto raw = command(R"(raw {"x":[1,2]})");
   ASSERT_EQ(raw.status, 200) << raw.body;
@@ -102,12 +102,14 @@ TEST_F(CommandDirectoryTest, FailuresAndHangsAreAnsweredAsErrors) {
 
   const auto failed = command("fails");
   EXPECT_EQ(failed.status, 500);
-  EXPECT_NE(failed.body.find("fails: failed (exit 3): disk full"), std::string::npos) << failed.body;
+  EXPECT_NE(failed.body.find("fails: failed (exit 3): disk full"), std::string::npos)
+      << failed.body;
 
   const auto start = Clock::now();
   const auto hung = command("hangs");
   EXPECT_EQ(hung.status, 504);
-  EXPECT_NE(hung.body.find("hangs: no answer within 400 ms (killed)"), std::string::npos) << hung.body;
+  EXPECT_NE(hung.body.find("hangs: no answer within 400 ms (killed)"), std::string::npos)
+      << hung.body;
   EXPECT_GE(Clock::now() - start, 400ms);
   // The service is intact, and left nothing running (the fixture's leak check proves the
   // sleep is gone too).

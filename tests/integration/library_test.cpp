@@ -3,13 +3,12 @@
 // and answers its custom commands; the test program (tests/helpers/library_test_service.cpp)
 // has commands that misbehave on purpose and workers that call their master.
 
+#include <csignal>
+#include <nlohmann/json.hpp>
+#include <set>
+
 #include "http_client.hpp"
 #include "integration_test.hpp"
-
-#include <nlohmann/json.hpp>
-
-#include <csignal>
-#include <set>
 
 namespace cservice::testing {
 namespace {
@@ -22,15 +21,18 @@ class LibraryTest : public IntegrationTest {
  protected:
   // Starts the test program with `options` merged over the test's defaults.
   ServiceProcess& start_test_service(json options, const std::string& worker_mode = "") {
-    json merged = {{"accessKey", kKey}, {"host", "127.0.0.1"}, {"port", 0},
-                   {"workerCount", 2}, {"cli", false}};
+    json merged = {{"accessKey", kKey},
+                   {"host", "127.0.0.1"},
+                   {"port", 0},
+                   {"workerCount", 2},
+                   {"cli", false}};
     merged.update(options);
     std::vector<std::string> args = {merged.dump()};
     if (!worker_mode.empty()) args.push_back(worker_mode);
     auto& service = start_program(library_test_service_binary(), args);
     port_ = service.api_port();
-    EXPECT_TRUE(service.wait_for_count("starting -> ready", merged["workerCount"].get<std::size_t>(),
-                                       10s, "the workers ready"));
+    EXPECT_TRUE(service.wait_for_count(
+        "starting -> ready", merged["workerCount"].get<std::size_t>(), 10s, "the workers ready"));
     return service;
   }
   HttpAnswer command(const std::string& line) { return run_command(port_, kKey, line); }
@@ -44,7 +46,8 @@ class LibraryTest : public IntegrationTest {
   void stop(ServiceProcess& service, std::size_t workers = 2) {
     service.signal(SIGTERM);
     EXPECT_EQ(service.wait_exit(10s), 0) << service.output();
-    EXPECT_EQ(service.count(R"(event workerExit \{.*"reason":"shutdown","status":"exit 0")"), workers)
+    EXPECT_EQ(service.count(R"(event workerExit \{.*"reason":"shutdown","status":"exit 0")"),
+              workers)
         << service.output();
   }
 
@@ -52,11 +55,13 @@ class LibraryTest : public IntegrationTest {
 };
 
 TEST_F(LibraryTest, ExampleServesTrafficFromItsWorkersAndAnswersItsCommands) {
-  auto& service = start_program(
-      library_service_binary(),
-      {json{{"accessKey", kKey}, {"host", "127.0.0.1"}, {"port", 0}, {"workerCount", 3},
-            {"listen", "127.0.0.1:0"}, {"cli", false}}
-           .dump()});
+  auto& service = start_program(library_service_binary(), {json{{"accessKey", kKey},
+                                                                {"host", "127.0.0.1"},
+                                                                {"port", 0},
+                                                                {"workerCount", 3},
+                                                                {"listen", "127.0.0.1:0"},
+                                                                {"cli", false}}
+                                                               .dump()});
   const int data_port = service.listen_port();
   port_ = service.api_port();
   ASSERT_TRUE(service.wait_for_count("starting -> ready", 3, 10s, "3 workers ready"));
@@ -78,8 +83,8 @@ TEST_F(LibraryTest, ExampleServesTrafficFromItsWorkersAndAnswersItsCommands) {
   EXPECT_EQ(greeting["master"], service.pid());
   EXPECT_TRUE(service.wait_for(R"(^library_service: greeted \["Ann"\]$)", 5s,
                                "the subscriber of the example's own event"));
-  ServiceProcess cli({"greet Bob", "--access-key", kKey, "--host", "127.0.0.1", "--port",
-                      std::to_string(port_)});
+  ServiceProcess cli(
+      {"greet Bob", "--access-key", kKey, "--host", "127.0.0.1", "--port", std::to_string(port_)});
   ASSERT_EQ(cli.wait_exit(10s), 0) << cli.output();
   EXPECT_NE(cli.output().find("\"greeting\": \"hello, Bob\""), std::string::npos) << cli.output();
 
@@ -180,8 +185,9 @@ TEST_F(LibraryTest, WorkerEventsReachTheMastersSubscribers) {
   auto& service = start_test_service(json::object(), "raise");
   ASSERT_TRUE(service.wait_for_count(R"(^event fromWorker \["hello",[12]\]$)", 2, 10s,
                                      "the workers' events at the master's subscriber"));
-  EXPECT_TRUE(service.wait_for_count(R"(raised: \{"error":"","result":\{"event":"fromWorker","subscribers":1\},"status":200\})",
-                                     2, 5s, "the answers in the workers"));
+  EXPECT_TRUE(service.wait_for_count(
+      R"(raised: \{"error":"","result":\{"event":"fromWorker","subscribers":1\},"status":200\})", 2,
+      5s, "the answers in the workers"));
   stop(service);
 }
 

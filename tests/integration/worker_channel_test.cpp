@@ -2,16 +2,16 @@
 // any language can call its master; a process that is not one of the master's workers is
 // refused.
 
-#include "integration_test.hpp"
-
-#include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstddef>
 #include <cstring>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
+#include <nlohmann/json.hpp>
+
+#include "integration_test.hpp"
 
 namespace cservice::testing {
 namespace {
@@ -37,7 +37,8 @@ std::string ask(const std::string& address, const std::string& request) {
           static_cast<ssize_t>(request.size())) {
     char buffer[4096];
     ssize_t n;
-    while (answer.find('\n') == std::string::npos && (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0) {
+    while (answer.find('\n') == std::string::npos &&
+           (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0) {
       answer.append(buffer, static_cast<std::size_t>(n));
     }
   }
@@ -57,7 +58,8 @@ with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
     answers = replies.readline(), replies.readline()
 print("answers:", *[a.strip() for a in answers], sep="\n", flush=True)
 signal.sigwait([signal.SIGTERM])
-)", true);
+)",
+                                        true);
   auto& service = start({"--workers", "1", script});
   ASSERT_TRUE(service.wait_for(R"(: answers:$)", 10s, "the python worker's answers"));
   const auto first = service.wait_for(R"(: (\{.*\})$)", 5s, "the workers answer");
@@ -79,7 +81,9 @@ TEST_F(WorkerChannelTest, AProcessThatIsNoWorkerIsRefused) {
                                         "the worker's control socket");
   ASSERT_TRUE(address);
   // This test process is not a worker of that master.
-  const json refused = json::parse(ask((*address)[1], R"({"name": "workers"})" "\n"), nullptr, false);
+  const json refused = json::parse(ask((*address)[1], R"({"name": "workers"})"
+                                                      "\n"),
+                                   nullptr, false);
   EXPECT_EQ(refused, (json{{"status", 401}, {"error", "not a worker of this service"}}));
   service.signal(SIGTERM);
   EXPECT_EQ(service.wait_exit(10s), 0);
