@@ -1,6 +1,7 @@
 #include "control/http_server.hpp"
 
 #include "base/log.hpp"
+#include "control/coroutines.hpp"
 
 #include <fmt/format.h>
 
@@ -22,8 +23,6 @@ namespace http = beast::http;
 using asio::ip::tcp;
 
 namespace {
-
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 http::response<http::string_body> make_response(const HttpResponse& answer, unsigned version,
                                                 bool keep_alive) {
@@ -59,23 +58,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
 
 asio::awaitable<void> HttpServer::Impl::accept_loop() {
   auto self = shared_from_this();
-  while (!closed) {
-    auto [error, socket] = co_await acceptor.async_accept(use_tuple);
-    if (error) {
-      if (error == asio::error::operation_aborted || closed) co_return;
-      log::warn("control: accept: {}", error.message());
-      continue;  // EMFILE and friends: keep serving the connections we have
-    }
-    asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)),
-                   [](const std::exception_ptr& e) {
-                     if (!e) return;
-                     try {
-                       std::rethrow_exception(e);
-                     } catch (const std::exception& ex) {
-                       log::error("control: connection failed: {}", ex.what());
-                     }
-                   });
-  }
+  co_await accept_connections(acceptor, closed, "http",
+                              [this](tcp::socket socket) { return serve(std::move(socket)); });
 }
 
 asio::awaitable<void> HttpServer::Impl::serve(tcp::socket socket) {
@@ -131,21 +115,13 @@ asio::awaitable<void> HttpServer::Impl::serve(tcp::socket socket) {
 
     // The handler may answer at once or much later; the connection waits for it, and the
     // answer is dropped if the connection went away meanwhile.
-    struct Pending {
-      std::optional<HttpResponse> answer;
-      asio::steady_timer wake;
-      explicit Pending(const asio::any_io_executor& ex) : wake(ex, asio::steady_timer::time_point::max()) {}
-    };
-    auto pending = std::make_shared<Pending>(stream.get_executor());
-    handler(std::move(incoming), [pending](HttpResponse answer) {
-      pending->answer = std::move(answer);
-      pending->wake.cancel();
-    });
-    if (!pending->answer) co_await pending->wake.async_wait(use_tuple);
-    if (!pending->answer) break;  // the server is closing
+    auto pending = std::make_shared<PendingAnswer<HttpResponse>>(stream.get_executor());
+    handler(std::move(incoming), PendingAnswer<HttpResponse>::callback(pending));
+    auto answer = co_await pending->wait();
+    if (!answer) break;  // the server is closing
 
     const bool keep_alive = request.keep_alive();
-    auto response = make_response(*pending->answer, request.version(), keep_alive);
+    auto response = make_response(*answer, request.version(), keep_alive);
     stream.expires_after(limits.write_timeout);
     auto [write_error, written] = co_await http::async_write(stream, response, use_tuple);
     if (write_error || !keep_alive) break;

@@ -16,6 +16,7 @@
 #include <random>
 
 #include "base/log.hpp"
+#include "control/coroutines.hpp"
 
 namespace cservice::controlplane {
 
@@ -23,8 +24,6 @@ namespace asio = boost::asio;
 using asio::local::stream_protocol;
 
 namespace {
-
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 std::string answer_line(const Outcome& outcome) {
   nlohmann::json answer = {{"status", outcome.status}};
@@ -73,23 +72,9 @@ struct WorkerChannel::Impl : std::enable_shared_from_this<Impl> {
 
 asio::awaitable<void> WorkerChannel::Impl::accept_loop() {
   auto self = shared_from_this();
-  while (!closed) {
-    auto [error, socket] = co_await acceptor.async_accept(use_tuple);
-    if (error) {
-      if (error == asio::error::operation_aborted || closed) co_return;
-      log::warn("control: worker channel: accept: {}", error.message());
-      continue;
-    }
-    asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)),
-                   [](const std::exception_ptr& e) {
-                     if (!e) return;
-                     try {
-                       std::rethrow_exception(e);
-                     } catch (const std::exception& ex) {
-                       log::error("control: worker channel connection failed: {}", ex.what());
-                     }
-                   });
-  }
+  co_await accept_connections(
+      acceptor, closed, "worker channel",
+      [this](stream_protocol::socket socket) { return serve(std::move(socket)); });
 }
 
 asio::awaitable<void> WorkerChannel::Impl::serve(stream_protocol::socket socket) {
@@ -132,22 +117,13 @@ asio::awaitable<void> WorkerChannel::Impl::serve(stream_protocol::socket socket)
       co_await asio::async_write(socket, asio::buffer(refusal), use_tuple);
       co_return;
     }
-    // The handler may answer much later (restart all); wait for it as the HTTP server does.
-    struct Pending {
-      std::optional<Outcome> answer;
-      asio::steady_timer wake;
-      explicit Pending(const asio::any_io_executor& ex)
-          : wake(ex, asio::steady_timer::time_point::max()) {}
-    };
-    auto pending = std::make_shared<Pending>(socket.get_executor());
+    // The handler may answer much later (restart all).
+    auto pending = std::make_shared<PendingAnswer<Outcome>>(socket.get_executor());
     handler(*worker, std::move(request->first), std::move(request->second),
-            [pending](Outcome outcome) {
-              pending->answer = std::move(outcome);
-              pending->wake.cancel();
-            });
-    if (!pending->answer) co_await pending->wake.async_wait(use_tuple);
-    if (!pending->answer) co_return;  // the channel is closing
-    const std::string reply = answer_line(*pending->answer);
+            PendingAnswer<Outcome>::callback(pending));
+    const auto outcome = co_await pending->wait();
+    if (!outcome) co_return;  // the channel is closing
+    const std::string reply = answer_line(*outcome);
     auto [write_error, written] =
         co_await asio::async_write(socket, asio::buffer(reply), use_tuple);
     if (write_error) co_return;
