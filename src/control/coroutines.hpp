@@ -48,6 +48,18 @@ boost::asio::awaitable<void> accept_connections(Acceptor& acceptor, const bool& 
   }
 }
 
+// Counts one connection for as long as it lives.
+class CountedConnection {
+ public:
+  explicit CountedConnection(std::size_t& count) : count_(count) { ++count_; }
+  ~CountedConnection() { --count_; }
+  CountedConnection(const CountedConnection&) = delete;
+  CountedConnection& operator=(const CountedConnection&) = delete;
+
+ private:
+  std::size_t& count_;
+};
+
 // The answer a connection waits for. answer() may be called at once or much later, and also
 // after the connection has gone (the answer is then dropped).
 template <class T>

@@ -72,11 +72,7 @@ asio::awaitable<void> HttpServer::Impl::serve(tcp::socket socket) {
     co_await http::async_write(stream, refusal, use_tuple);
     co_return;
   }
-  ++connections;
-  struct Release {
-    std::size_t& count;
-    ~Release() { --count; }
-  } release{connections};
+  const CountedConnection counted(connections);
 
   boost::system::error_code peer_error;
   const auto peer = stream.socket().remote_endpoint(peer_error).address();

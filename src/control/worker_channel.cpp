@@ -93,11 +93,7 @@ asio::awaitable<void> WorkerChannel::Impl::serve(stream_protocol::socket socket)
     co_await asio::async_write(socket, asio::buffer(refusal), use_tuple);
     co_return;
   }
-  ++connections;
-  struct Release {
-    std::size_t& count;
-    ~Release() { --count; }
-  } release{connections};
+  const CountedConnection counted(connections);
 
   asio::streambuf buffer(kMaxLineBytes);
   while (!closed) {
