@@ -80,7 +80,8 @@ Result<void> add_directory_commands(const config::Options& options, runtime::Run
     rt.run_program({path, std::move(args), *env, timeout},
                    [done = std::move(done)](runtime::ProgramResult result) {
                      done({result.status, result.timed_out, std::move(result.out),
-                           std::move(result.err), std::move(result.start_error)});
+                           std::move(result.err), std::move(result.start_error),
+                           result.truncated});
                    });
   };
   for (const auto& program : *programs) {

@@ -89,6 +89,10 @@ Result<nlohmann::json> interpret_outcome(const std::string& name, Milliseconds t
     return make_error(errc::timed_out,
                       fmt::format("{}: no answer within {} ms (killed)", name, timeout.count()));
   }
+  if (outcome.truncated) {
+    return make_error(errc::internal, fmt::format("{}: printed more than {} bytes", name,
+                                                  outcome.out.size()));
+  }
   const std::string out = trimmed(outcome.out);
   if (outcome.status->signaled || outcome.status->value != 0) {
     const std::string err = trimmed(outcome.err);

@@ -6,7 +6,8 @@
 // environment (CSERVICE_URL, CSERVICE_HOST, CSERVICE_PORT, CSERVICE_ACCESS_KEY). What it prints
 // on stdout is the result: JSON if it parses as JSON, else the text as a string. Exit status 0
 // is success; any other fails the command with its stderr (or stdout) as the error. One that
-// runs past the time-out is killed with its process group and answered with a time-out error.
+// runs past the time-out is killed with its process group and answered with a time-out error;
+// one that prints more than the runner keeps (1 MiB) fails rather than answers a cut result.
 //
 // Help comes from a sidecar text file NAME.help next to it: the first line is the usage, the
 // rest the description. Commands are not run to learn their help: `NAME --help` could run a
@@ -41,6 +42,7 @@ struct ProgramOutcome {
   std::string out;
   std::string err;
   std::string start_error;
+  bool truncated = false;  // it printed more than the runner keeps
 };
 
 // The command's answer for `outcome`, as described above.

@@ -98,7 +98,13 @@ TEST_F(CommandDirectoryTest, FailuresAndHangsAreAnsweredAsErrors) {
   write_file("commands/fails.sh", "#!/bin/sh\necho 'disk full' >&2\nexit 3\n", true);
   // The sleep is a child in the command's process group: the time-out kills it too.
   write_file("commands/hangs.sh", "#!/bin/sh\necho started\nsleep 60\necho never\n", true);
+  write_file("commands/flood.sh", "#!/bin/sh\nhead -c 2000000 /dev/zero | tr '\\0' x\n", true);
   auto& service = start_service({dir}, {"--command-timeout-ms", "400"});
+
+  const auto flooded = command("flood");
+  EXPECT_EQ(flooded.status, 500);
+  EXPECT_NE(flooded.body.find("flood: printed more than 1048576 bytes"), std::string::npos)
+      << flooded.body.substr(0, 200);
 
   const auto failed = command("fails");
   EXPECT_EQ(failed.status, 500);

@@ -22,10 +22,6 @@ class DirectoryTest : public ::testing::Test {
     std::ofstream(dir_ + "/" + name) << text;
     fs::permissions(dir_ + "/" + name, executable ? fs::perms::owner_all : fs::perms::owner_read);
   }
-  static ProgramOutcome exited(int code, std::string out, std::string err = {}) {
-    return {supervisor::ExitStatus::exited(code), false, std::move(out), std::move(err), {}};
-  }
-
   std::string dir_;
 };
 
@@ -82,6 +78,9 @@ TEST(InterpretOutcomeTest, JsonTextFailureAndTimeOut) {
   ASSERT_FALSE(killed);
   EXPECT_EQ(killed.error().code, make_error_code(errc::timed_out));
   EXPECT_EQ(killed.error().message, "c: no answer within 500 ms (killed)");
+  ProgramOutcome flood{supervisor::ExitStatus::exited(0), false, std::string(64, 'x'), "", ""};
+  flood.truncated = true;
+  EXPECT_EQ(ok(flood).error().message, "c: printed more than 64 bytes");
   auto unstarted = ok({std::nullopt, false, "", "", "spawn /x: Permission denied"});
   EXPECT_EQ(unstarted.error().message, "c: spawn /x: Permission denied");
 }
