@@ -124,8 +124,13 @@ TEST_F(CommandDirectoryTest, FailuresAndHangsAreAnsweredAsErrors) {
   stop(service);
 }
 
-TEST_F(CommandDirectoryTest, ExampleShellAndPythonCommands) {
-  auto& service = start_service({examples_dir() + "/commands"});
+TEST_F(CommandDirectoryTest, ExampleShellAndPythonCommandsBesideAnotherDirectory) {
+  const std::string dir = commands_dir();
+  write_file("commands/own.sh", "#!/bin/sh\necho '\"mine\"'\n", true);
+  auto& service = start_service({examples_dir() + "/commands", dir});
+  const auto own = command("own");
+  ASSERT_EQ(own.status, 200) << own.body;
+  EXPECT_EQ(json::parse(own.body), "mine");
   const auto load = command("load");
   ASSERT_EQ(load.status, 200) << load.body;
   EXPECT_TRUE(json::parse(load.body)["load1"].is_number()) << load.body;
