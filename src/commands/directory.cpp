@@ -1,5 +1,7 @@
 #include "commands/directory.hpp"
 
+#include "commands/registry.hpp"
+
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -116,18 +118,16 @@ Command directory_command(const CommandProgram& program, Milliseconds timeout,
       [program, timeout, runner = std::move(runner)](
           Context&, const Registry&, const std::vector<nlohmann::json>& args, Reply reply) {
         std::vector<std::string> argv;
-        for (const auto& arg : args)
+        for (const auto& arg : args) {
           argv.push_back(arg.is_string() ? arg.get<std::string>() : arg.dump());
-        auto shared = std::make_shared<Reply>(std::move(reply));
-        runner(program.path, std::move(argv),
-               [shared, name = program.name, timeout](ProgramOutcome outcome) {
-                 auto answer = interpret_outcome(name, timeout, outcome);
-                 if (answer) {
-                   shared->ok(std::move(*answer));
-                 } else {
-                   shared->fail(answer.error());
-                 }
-               });
+        }
+        answer_when_done(std::move(reply), [&](std::function<void(Result<nlohmann::json>)> done) {
+          runner(program.path, std::move(argv),
+                 [done = std::move(done), name = program.name, timeout](ProgramOutcome outcome) {
+                   done(interpret_outcome(name, timeout, outcome));
+                 });
+          return Result<void>{};
+        });
       },
   };
 }
