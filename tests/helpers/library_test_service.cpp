@@ -20,7 +20,8 @@
 //   lockdown         control({{"version", "local"}}) at runtime
 //   secret           registered with level local
 //   health           overrides the built-in: {"custom": true}
-// Subscribers print "event NAME DATA" for workerStart and fromWorker.
+// Subscribers print "event NAME DATA" for workerStart and fromWorker. A control() and an on()
+// with a bad level are refused before start ("refused: ...").
 
 #include <unistd.h>
 
@@ -115,6 +116,20 @@ void add_commands() {
     });
   }
   cservice::control({{"workers", "local"}});
+  // Bad levels are refused and change nothing.
+  try {
+    cservice::control({{"exit", "sideways"}, {"version", "disabled"}});
+  } catch (const std::invalid_argument& e) {
+    std::printf("refused: %s\n", e.what());
+  }
+  try {
+    cservice::on(
+        "bad", [](const cservice::Args&, cservice::Reply reply) { reply.ok(); },
+        {"bad", "Never registered.", "sideways"});
+  } catch (const std::invalid_argument& e) {
+    std::printf("refused: %s\n", e.what());
+  }
+  std::fflush(stdout);
 }
 
 }  // namespace

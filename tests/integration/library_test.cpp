@@ -159,6 +159,17 @@ TEST_F(LibraryTest, ControlDecidesWhatARemotePeerMayCall) {
   EXPECT_EQ(secret.status, 401);
   EXPECT_NE(secret.body.find("'secret' requires local, caller is remote"), std::string::npos)
       << secret.body;
+  // A control() or an on() with a bad level was refused whole: `exit` keeps its level, `version`
+  // was not disabled, `bad` does not exist.
+  EXPECT_EQ(service.count("^refused: cservice::control\\(\\): level 'sideways' of 'exit' is not "
+                          "remote, local, inproc or disabled$"),
+            1u)
+      << service.output();
+  EXPECT_EQ(service.count("^refused: cservice::on\\(\"bad\"\\): level 'sideways' is not remote, "
+                          "local, inproc or disabled$"),
+            1u)
+      << service.output();
+  EXPECT_EQ(command("bad").status, 404);
   // control() at runtime, from a command handler.
   EXPECT_EQ(command("lockdown").status, 200);
   const auto version = command("version");
