@@ -136,12 +136,13 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
   commands::add_builtins(registry);
   for (const auto& [name, level] : options.control.levels) registry.override_level(name, level);
   commands::Context context{rt.supervisor(), rt.clock(), rt.clock().now(), kVersion,
-                            options.program, read_process_stats,
-                            [&rt](bool force) {
+                            read_process_stats,
+                            [&rt](bool force, std::optional<Milliseconds> stop_timeout) {
                               // After the answer already queued on the loop has been written.
-                              boost::asio::post(rt.io(), [&rt, force] {
+                              boost::asio::post(rt.io(), [&rt, force, stop_timeout] {
                                 rt.shutdown(force ? supervisor::StopMode::Kill
-                                                  : supervisor::StopMode::Graceful);
+                                                  : supervisor::StopMode::Graceful,
+                                            stop_timeout);
                               });
                             }};
   controlplane::ControlPlane control_plane(

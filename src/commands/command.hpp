@@ -52,10 +52,10 @@ struct Context {
   const Clock& clock;
   TimePoint started_at;        // when the master started
   std::string version;
-  std::string program;
   std::function<std::optional<ProcessStats>(Pid)> process_stats;
-  // Stops every worker, then the master exits; `force` kills them at once.
-  std::function<void(bool force)> shutdown_service;
+  // Stops every worker, then the master exits; `force` kills them at once, else each gets
+  // `stop_timeout` (default stopTimeoutMs) before SIGKILL.
+  std::function<void(bool force, std::optional<Milliseconds> stop_timeout)> shutdown_service;
 };
 
 class Registry;

@@ -16,7 +16,7 @@ Command exit_command() {
           return;
         }
         reply.ok({{"exit", "now"}});
-        context.shutdown_service(/*force=*/true);
+        context.shutdown_service(/*force=*/true, std::nullopt);
       },
   };
 }

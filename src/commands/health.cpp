@@ -7,8 +7,9 @@ Command health_command() {
   return {
       "health",
       "health",
-      "The service's health: ok, degraded (a worker is not ready) or crash-loop (a worker "
-      "failed too often and is no longer restarted), with the reason. A service may override it.",
+      "The service's health: ok, degraded (a worker is not ready), mixed (workers run different "
+      "programs, after `upgrade PID` or `start PROGRAM`) or crash-loop (a worker failed too "
+      "often and is no longer restarted), with the reason. A service may override it.",
       TrustLevel::Remote,
       [](Context& context, const Registry&, const std::vector<nlohmann::json>&, Reply reply) {
         const auto health = context.supervisor.health();

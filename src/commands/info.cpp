@@ -9,7 +9,8 @@ Command info_command() {
   return {
       "info",
       "info",
-      "Totals: the master's pid and uptime, the program, workers by state, restarts so far.",
+      "Totals: the master's pid and uptime, the program new workers run (with its args and cwd), "
+      "workers by state, restarts so far.",
       TrustLevel::Remote,
       [](Context& context, const Registry&, const std::vector<nlohmann::json>&, Reply reply) {
         nlohmann::json states = nlohmann::json::object();
@@ -19,13 +20,17 @@ Command info_command() {
           states[supervisor::to_string(w.state)] = states.value(supervisor::to_string(w.state), 0) + 1;
           restarts += w.restarts;
         }
-        reply.ok({{"pid", ::getpid()},
+        const auto& program = context.supervisor.program();
+        nlohmann::json result = {{"pid", ::getpid()},
                   {"version", context.version},
-                  {"program", context.program},
+                  {"program", program.program},
                   {"uptimeMs", milliseconds_between(context.started_at, context.clock.now())},
                   {"workerCount", workers.size()},
                   {"workersByState", states},
-                  {"restarts", restarts}});
+                  {"restarts", restarts}};
+        if (!program.args.empty()) result["args"] = program.args;
+        if (!program.cwd.empty()) result["cwd"] = program.cwd;
+        reply.ok(std::move(result));
       },
   };
 }

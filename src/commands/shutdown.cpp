@@ -9,7 +9,7 @@ Command shutdown_command() {
       "shutdown all|pid {\"timeout\": ms}",
       "`shutdown pid` stops one worker for good (stop signal, SIGKILL after `timeout`) and "
       "answers once it has exited; `start` brings it back. `shutdown all` stops every worker "
-      "gracefully and then the service exits; it answers at once.",
+      "gracefully (SIGKILL after `timeout`) and then the service exits; it answers at once.",
       TrustLevel::Remote,
       [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,
          Reply reply) {
@@ -20,7 +20,7 @@ Command shutdown_command() {
         }
         if (!parsed->target) {
           reply.ok({{"shutdown", "all"}, {"workers", context.supervisor.workers().size()}});
-          context.shutdown_service(/*force=*/false);
+          context.shutdown_service(/*force=*/false, parsed->timeout);
           return;
         }
         answer_when_done(std::move(reply), [&](supervisor::Completion done) {

@@ -10,7 +10,8 @@ Command workers_command() {
       "workers",
       "workers [simple|details]",
       "Lists the worker slots: id, pid, state, reason of the last change, time in that state "
-      "(sinceMs), the process's uptime, restarts; "
+      "(sinceMs), the process's uptime, restarts, its program (args and cwd where they differ "
+      "from the service's); "
       "`details` adds memory (RSS) and CPU time, `simple` keeps only id, pid and state.",
       TrustLevel::Remote,
       [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,
@@ -35,6 +36,12 @@ Command workers_command() {
             item["restarts"] = w.restarts;
             if (w.crash_loop) item["crashLoop"] = true;
             if (!w.status.empty()) item["status"] = w.status;
+            // Each worker's program; its args and cwd only where they differ from the
+            // service's (a mixed fleet: `upgrade PID`, `start PROGRAM`).
+            const auto& service = context.supervisor.program();
+            item["program"] = w.spec->program;
+            if (w.spec->args != service.args) item["args"] = w.spec->args;
+            if (w.spec->cwd != service.cwd) item["cwd"] = w.spec->cwd;
           }
           if (mode == "details" && w.pid) {
             if (const auto stats = context.process_stats(*w.pid)) {

@@ -53,7 +53,7 @@ CSERVICE_CHILD_CODE void format_pid(char* out, pid_t value) noexcept {
 
 // Runs in the child between clone and exec, in the master's memory (CLONE_VM) on its own
 // stack: async-signal-safe calls only, no allocation, and nothing written that the master
-// reads, except the LISTEN_PID digits prepared for it.
+// reads, except the pid digits prepared for it (LISTEN_PID, CSERVICE_WORKER_PID).
 // Moves `fd` to a number >= `high`, close-on-exec.
 CSERVICE_CHILD_CODE int lift(int fd, int high, int errfd) noexcept {
   const int lifted = ::fcntl(fd, F_DUPFD_CLOEXEC, high);
@@ -62,7 +62,7 @@ CSERVICE_CHILD_CODE int lift(int fd, int high, int errfd) noexcept {
 }
 
 CSERVICE_CHILD_CODE [[noreturn]] void run_child(const SpawnSpec& spec, char* const* argv, char* const* envp,
-                            char* listen_pid_digits, pid_t master, int errfd, int devnull) noexcept {
+                            char* const* pid_digits, pid_t master, int errfd, int devnull) noexcept {
   ::setpgid(0, 0);
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(errfd, 1);
   // The master may have died before prctl took effect; then nobody would kill us later.
@@ -99,7 +99,9 @@ CSERVICE_CHILD_CODE [[noreturn]] void run_child(const SpawnSpec& spec, char* con
   // Everything else closes at exec (the error pipe stays usable until then).
   if (::syscall(SYS_close_range, high, ~0U, CLOSE_RANGE_CLOEXEC) != 0) child_fail(errfd, 0);
 
-  if (listen_pid_digits != nullptr) format_pid(listen_pid_digits, ::getpid());
+  for (char* const* digits = pid_digits; *digits != nullptr; ++digits) {
+    format_pid(*digits, ::getpid());
+  }
   if (!spec.cwd.empty() && ::chdir(spec.cwd.c_str()) != 0) child_fail(errfd, 2);
   ::execve(spec.program.c_str(), argv, envp);
   child_fail(errfd, 3);
@@ -110,7 +112,7 @@ struct ChildArgs {
   const SpawnSpec* spec;
   char* const* argv;
   char* const* envp;
-  char* listen_pid_digits;
+  char* const* pid_digits;  // null-terminated
   pid_t master;
   int errfd;
   int devnull;
@@ -118,7 +120,7 @@ struct ChildArgs {
 
 CSERVICE_CHILD_CODE int child_main(void* raw) {
   const auto* args = static_cast<const ChildArgs*>(raw);
-  run_child(*args->spec, args->argv, args->envp, args->listen_pid_digits, args->master,
+  run_child(*args->spec, args->argv, args->envp, args->pid_digits, args->master,
             args->errfd, args->devnull);
 }
 
@@ -131,16 +133,17 @@ constexpr std::size_t kChildStackSize = 64 * 1024;
 Result<Child> spawn(const SpawnSpec& spec) {
   // Everything the child needs is built before clone: it may not allocate.
   std::vector<std::string> env = spec.env;
-  std::size_t listen_pid_index = env.size();
-  if (spec.set_listen_pid) {
-    env.emplace_back("LISTEN_PID=" + std::string(16, '\0'));
-  }
+  const std::size_t first_pid_variable = env.size();
+  for (const auto& name : spec.pid_variables) env.push_back(name + "=" + std::string(16, '\0'));
   std::vector<char*> envp;
   envp.reserve(env.size() + 1);
   for (auto& entry : env) envp.push_back(entry.data());
   envp.push_back(nullptr);
-  char* listen_pid_digits =
-      spec.set_listen_pid ? env[listen_pid_index].data() + std::strlen("LISTEN_PID=") : nullptr;
+  std::vector<char*> pid_digits;
+  for (std::size_t i = 0; i < spec.pid_variables.size(); ++i) {
+    pid_digits.push_back(env[first_pid_variable + i].data() + spec.pid_variables[i].size() + 1);
+  }
+  pid_digits.push_back(nullptr);
 
   std::string argv0 = spec.program;
   std::vector<std::string> args = spec.args;
@@ -162,7 +165,7 @@ Result<Child> spawn(const SpawnSpec& spec) {
   // Every signal stays blocked meanwhile, so no handler of the master runs in the child on the
   // shared memory; the child resets dispositions before it unblocks them.
   std::vector<char> stack(kChildStackSize);
-  ChildArgs child_args{&spec, argv.data(), envp.data(), listen_pid_digits, ::getpid(),
+  ChildArgs child_args{&spec, argv.data(), envp.data(), pid_digits.data(), ::getpid(),
                        error_write.get(), devnull.get()};
   sigset_t all;
   sigset_t previous;

@@ -22,7 +22,8 @@ struct SpawnSpec {
   std::vector<std::string> env;        // the whole environment, "KEY=value"
   std::string cwd;                     // empty: the master's
   std::vector<int> passed_fds;         // borrowed; become fd 3, 4, ...; kMaxPassedFds at most
-  bool set_listen_pid = false;         // add LISTEN_PID=<the child's pid> to env
+  // Variables added to env as NAME=<the child's own pid> (LISTEN_PID, CSERVICE_WORKER_PID).
+  std::vector<std::string> pid_variables;
   int stdin_fd = -1;                   // borrowed; -1 means /dev/null
   int stdout_fd = -1;
   int stderr_fd = -1;

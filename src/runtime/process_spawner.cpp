@@ -16,10 +16,10 @@ namespace cservice::runtime {
 namespace {
 
 // Variables of the worker contract: never inherited from the master's own environment.
-constexpr std::array<std::string_view, 8> kContractVariables = {
-    "NOTIFY_SOCKET",         "LISTEN_FDS",          "LISTEN_PID",
-    "LISTEN_FDNAMES",        "CSERVICE_WORKER_ID",  "CSERVICE_WORKER_GROUP",
-    "CSERVICE_STOP_SIGNAL",  "CSERVICE_CONTROL_SOCKET"};
+constexpr std::array<std::string_view, 9> kContractVariables = {
+    "NOTIFY_SOCKET",        "LISTEN_FDS",         "LISTEN_PID",
+    "LISTEN_FDNAMES",       "CSERVICE_WORKER_ID", "CSERVICE_WORKER_PID",
+    "CSERVICE_WORKER_GROUP", "CSERVICE_STOP_SIGNAL", "CSERVICE_CONTROL_SOCKET"};
 
 bool is_contract_variable(std::string_view entry) {
   const std::string_view key = entry.substr(0, entry.find('='));
@@ -71,7 +71,10 @@ Result<Pid> ProcessSpawner::start(WorkerId id, const supervisor::ProgramSpec& pr
   spec.env.push_back(fmt::format("CSERVICE_WORKER_ID={}", to_int(id)));
   spec.cwd = program.cwd;
   spec.passed_fds = passed_fds_;
-  spec.set_listen_pid = !passed_fds_.empty();
+  // CSERVICE_WORKER_PID is inherited by the worker's descendants: it tells the master whose
+  // descendant an orphan reparented to it was (Runtime::adopt_orphans).
+  spec.pid_variables.push_back(std::string(kWorkerPidVariable));
+  if (!passed_fds_.empty()) spec.pid_variables.emplace_back("LISTEN_PID");
 
   std::array<os::UniqueFd, 2> read_ends;
   std::array<os::UniqueFd, 2> write_ends;
@@ -125,9 +128,15 @@ Result<Pid> ProcessSpawner::start(WorkerId id, const supervisor::ProgramSpec& pr
 }
 
 void ProcessSpawner::stop(WorkerId id, Pid pid, supervisor::StopMode mode) {
-  const auto it = children_.find(to_int(pid));
-  if (it == children_.end()) return;
   const int signal = mode == supervisor::StopMode::Kill ? SIGKILL : options_.stop_signal;
+  const auto it = children_.find(to_int(pid));
+  if (it == children_.end()) {
+    // An adopted orphan: our child, unreaped (the supervisor forgets it only once reaped), so
+    // its pid, and the group it leads (a setsid daemon), cannot have been recycled.
+    if (::getpgid(to_int(pid)) == to_int(pid)) ::kill(-to_int(pid), signal);
+    ::kill(to_int(pid), signal);
+    return;
+  }
   if (auto sent = it->second.child.signal_group(signal); !sent) {
     log::warn("worker {}: {}", to_int(id), sent.error().message);
   }

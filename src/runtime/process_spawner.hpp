@@ -20,6 +20,9 @@
 
 namespace cservice::runtime {
 
+// Every worker and its descendants get CSERVICE_WORKER_PID=<the worker's pid>.
+inline constexpr std::string_view kWorkerPidVariable = "CSERVICE_WORKER_PID";
+
 class ProcessSpawner final : public supervisor::Spawner {
  public:
   // `options` and `sockets` must outlive the spawner. `on_exit` runs on the loop when a worker's
@@ -31,6 +34,7 @@ class ProcessSpawner final : public supervisor::Spawner {
   ~ProcessSpawner() override;
 
   Result<Pid> start(WorkerId id, const supervisor::ProgramSpec& spec) override;
+  // Signals a worker's process group, or an adopted orphan (and the group it leads).
   void stop(WorkerId id, Pid pid, supervisor::StopMode mode) override;
 
   // Adds KEY=value to the environment of workers started from now on.

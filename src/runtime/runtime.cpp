@@ -1,9 +1,11 @@
 #include "runtime/runtime.hpp"
 
 #include "base/log.hpp"
+#include "os/proc.hpp"
 #include "os/signals.hpp"
 
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -43,6 +45,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create(config::Options options,
       supervisor::ProgramSpec{runtime->options_.program, runtime->options_.args,
                               runtime->options_.cwd},
       *runtime->spawner_, runtime->clock_, runtime->events_);
+  runtime->supervisor_->set_on_schedule([r = runtime.get()] { r->on_schedule(); });
   return runtime;
 }
 
@@ -71,7 +74,6 @@ int Runtime::run() {
       };
   signals_.async_wait(on_signal_handler);
   supervisor_->start();
-  after_event();
   io_.run();
   return 0;
 }
@@ -97,15 +99,17 @@ void Runtime::on_signal(int signal) {
   } else {
     log::info("{}: already stopping", os::signal_name(signal));
   }
-  after_event();
 }
 
-void Runtime::shutdown(supervisor::StopMode mode) {
-  if (mode == supervisor::StopMode::Kill || !supervisor_->is_shutting_down()) {
-    log::info("stopping all workers{}", mode == supervisor::StopMode::Kill ? " now (SIGKILL)" : "");
-    supervisor_->shutdown(mode);
+void Runtime::shutdown(supervisor::StopMode mode, std::optional<Milliseconds> stop_timeout) {
+  if (mode == supervisor::StopMode::Kill || !supervisor_->is_shutting_down() || stop_timeout) {
+    log::info("stopping all workers{}",
+              mode == supervisor::StopMode::Kill
+                  ? " now (SIGKILL)"
+                  : fmt::format(" (SIGKILL after {} ms)",
+                                stop_timeout.value_or(options_.policy.stop_timeout).count()));
+    supervisor_->shutdown(mode, stop_timeout);
   }
-  after_event();
 }
 
 void Runtime::on_notify(Pid sender, const NotifyMessage& message) {
@@ -118,7 +122,6 @@ void Runtime::on_notify(Pid sender, const NotifyMessage& message) {
   if (message.watchdog) supervisor_->on_not_ready(worker);
   if (message.ready) supervisor_->on_ready(worker);
   if (message.stopping) supervisor_->on_stopping(worker);
-  after_event();
 }
 
 std::optional<Pid> Runtime::worker_of(Pid sender) const {
@@ -131,6 +134,7 @@ std::optional<Pid> Runtime::worker_of(Pid sender) const {
 }
 
 void Runtime::reap() {
+  bool reaped_ours = false;
   for (;;) {
     // Peek first: while the worker is an unreaped zombie its process group id cannot be reused,
     // so what is left in its group (children it abandoned) can be killed safely.
@@ -142,15 +146,17 @@ void Runtime::reap() {
     if (info.si_pid == 0) break;
     const Pid pid{info.si_pid};
     const bool worker = spawner_->is_child(pid);
+    const bool adopted = !worker && supervisor_->is_known(pid);
     const auto program = programs_.find(info.si_pid);
-    if (worker || program != programs_.end()) ::kill(-info.si_pid, SIGKILL);
+    if (worker || adopted || program != programs_.end()) ::kill(-info.si_pid, SIGKILL);
     siginfo_t reaped{};
     while (::waitid(P_PID, static_cast<id_t>(info.si_pid), &reaped, WEXITED | WNOHANG) != 0 &&
            errno == EINTR) {
     }
-    if (worker) {
-      spawner_->forget(pid);
+    if (worker || adopted) {
+      if (worker) spawner_->forget(pid);
       supervisor_->on_exited(pid, exit_status(reaped));
+      reaped_ours = true;
     } else if (program != programs_.end()) {
       const auto run = program->second;
       programs_.erase(program);
@@ -159,11 +165,45 @@ void Runtime::reap() {
       log::info("reaped orphan pid {} ({})", info.si_pid, exit_status(reaped).describe());
     }
   }
-  after_event();
+  // A worker or descendant that has just gone may have left descendants of its own to us.
+  if (reaped_ours && !finishing_) adopt_orphans(supervisor_->is_shutting_down());
 }
 
-void Runtime::after_event() {
+std::size_t Runtime::adopt_orphans(bool all) {
+  std::size_t adopted = 0;
+  for (const Pid pid : os::own_children()) {
+    if (spawner_->is_child(pid) || supervisor_->is_known(pid) || programs_.contains(to_int(pid))) {
+      continue;
+    }
+    std::optional<Pid> worker;
+    if (const auto value = os::environment_value(pid, kWorkerPidVariable)) {
+      pid_t number = 0;
+      const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), number);
+      if (ec == std::errc() && end == value->data() + value->size()) worker = Pid{number};
+    }
+    if (!all) {
+      // Not known to descend from a worker (its environment cleared, or a library master's own
+      // child): left alone until the service stops.
+      if (!worker) continue;
+      // Its worker still runs: it lives as long as that worker. A descendant is never older
+      // than its ancestor, so an older process names a worker pid that has been recycled.
+      const auto born = os::start_ticks(pid);
+      const auto worker_born = os::start_ticks(*worker);
+      if (supervisor_->is_worker(*worker) && born && worker_born && *born >= *worker_born) {
+        continue;
+      }
+    }
+    supervisor_->adopt_orphan(pid, worker);
+    ++adopted;
+  }
+  return adopted;
+}
+
+void Runtime::on_schedule() {
+  if (finishing_) return;
   if (supervisor_->is_finished()) {
+    // The last worker is gone: what it left behind is stopped too before the master exits.
+    if (adopt_orphans(/*all=*/true) > 0) return;
     finish();
     return;
   }
@@ -172,7 +212,6 @@ void Runtime::after_event() {
     timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;  // re-armed or cancelled
       supervisor_->on_timer();
-      after_event();
     });
   } else {
     timer_.cancel();

@@ -3,6 +3,14 @@
 // notify socket, the process spawner, the reaper (pidfd wakes and SIGCHLD), the one timer armed
 // at the supervisor's next deadline, and the signal handling (SIGTERM/SIGINT/SIGHUP: graceful
 // stop; a second SIGINT: SIGKILL everything). Each of these turns into one Supervisor call.
+// The timer is re-armed by the supervisor's on_schedule hook, which runs after every entry into
+// the supervisor, whoever made it (these events, commands, library code).
+//
+// The master is a child subreaper: a worker's descendant that left its process group (setsid, a
+// daemon's double fork) is reparented to it when its parent dies. After each reaped process the
+// runtime looks for such orphans among its children: one whose CSERVICE_WORKER_PID names a
+// worker that is gone is handed to the supervisor to be stopped; once the service is stopping
+// and no worker is left, every remaining child is.
 // Single-threaded: everything runs on the thread that calls run().
 
 #include "base/clock.hpp"
@@ -38,7 +46,9 @@ class Runtime {
 
   // Stops every worker (as SIGTERM does), or with Kill at once (as a second SIGINT); the loop
   // ends when they are gone.
-  void shutdown(supervisor::StopMode mode);
+  // `stop_timeout` (default stopTimeoutMs) is the time each gets before SIGKILL.
+  void shutdown(supervisor::StopMode mode,
+                std::optional<Milliseconds> stop_timeout = std::nullopt);
 
   // Adds KEY=value to the environment of every worker (call before run()).
   void add_worker_env(const std::string& key, const std::string& value) {
@@ -61,7 +71,10 @@ class Runtime {
   void on_notify(Pid sender, const NotifyMessage& message);
   void reap();
   void on_signal(int signal);
-  void after_event();  // re-arms the timer; finishes the loop when the supervisor is done
+  void on_schedule();  // re-arms the timer; finishes the loop when the supervisor is done
+  // Hands the orphans among our children to the supervisor: those whose worker is gone, or
+  // with `all`, every child that is not a worker or command. Returns how many.
+  std::size_t adopt_orphans(bool all);
   void finish();  // the last worker is gone: drain output, then stop the loop
   void on_output_closed();
   void stop_loop();

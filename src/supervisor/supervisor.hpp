@@ -1,43 +1,61 @@
 #pragma once
-// Supervisor is the master's state machine: one slot per worker, each in a WorkerState, moved by
-// events (spawned, ready, exited, a deadline passed) and operator requests (shutdown, rollouts).
-// It never blocks, never sleeps and knows no OS: processes come from a Spawner, time from a
-// Clock, and it says when it next needs to wake through next_deadline(). runtime/ owns the one
-// timer and calls on_timer() when that deadline has passed. Loop thread only: no locks.
+// Supervisor is the master's state machine: one slot per worker, each holding at most one
+// current process (and, during a rollout, an incoming replacement), moved by events (spawned,
+// notify messages, exited, a deadline passed) and operator requests (shutdown, stop, start,
+// rollouts). It never blocks, never sleeps and knows no OS: processes come from a Spawner,
+// time from a Clock. Every live process, whatever its role, is one Process record with its own
+// deadlines (process.hpp). Loop thread only: no locks.
 //
-//   state      event                      -> state      action
-//   Exited     restart due / start        -> Starting   spawn; workerStart
-//   Starting   READY=1 (or grace, started)-> Ready
-//   Starting   ready timeout              -> Stopping   stop signal; exit counts as failure
-//   Starting/  exit                       -> Exited     workerExit(failure); restart after
-//   Ready                                               restartDelayMs unless a crash loop
-//   any live   shutdown                   -> Stopping   stop signal; SIGKILL at stop timeout
-//   Stopping   exit                       -> Exited     workerExit(shutdown), or failure
+// Time is scheduled in one place: after every entry into the supervisor (an event or a request,
+// from whatever source: the reaper, the notify socket, a timer, a REST or console command, the
+// worker channel, library code), the on_schedule hook runs once, and the runtime re-arms its one
+// timer at next_deadline() (or ends the loop once is_finished()). No caller has to remember it.
 //
-// Rollouts (restart all, upgrade): a slot's replacement ("incoming") starts beside its current
-// process; only once the replacement is ready is the old process sent the stop signal (it then
-// "retires"), so capacity never drops. Slots are replaced 1 + floor(n * ratio) at a time. An
-// upgrade first starts one replacement and watches it for upgrade_monitor after it is ready;
-// if it fails, the upgrade is cancelled and the old workers keep serving. A rollout is done
-// when every old worker has exited, so no answer comes from the old program after it.
-// One rollout at a time.
+// A slot's current process:
+//   state      event                       -> state      action
+//   (none)     start / restart due         -> Starting   spawn; workerStart
+//   Starting   READY=1 (auto: also silence -> Ready
+//              for readyGraceMs; started:
+//              at once)
+//   Starting   ready timeout               -> Stopping   stop signal; its exit is a failure
+//   Starting/  exit                        -> (none)     workerExit(failure); restart after
+//   Ready                                                restartDelayMs, unless a crash loop
+//   Starting/  shutdown, stop_worker       -> Stopping   stop signal; SIGKILL at stop timeout
+//   Ready
+//   Stopping   STOPPING=1 then exit        -> (none)     workerExit(failure): it is replaced
+//   Stopping   exit                        -> (none)     workerExit(shutdown)
+//   Stopping   stop timeout                -> Stopping   SIGKILL
+//
+// Rollouts (restart all|pid, upgrade; rollout.hpp has their phases): a slot's replacement
+// (Incoming) starts beside its current process; only once it is ready is the old process sent
+// the stop signal and becomes Retiring, so capacity never drops. An upgrade first watches one
+// replacement (the canary) for `monitor` ms after it is ready. A failure after workers were
+// replaced rolls them back to their previous program the same way. A rollout answers when every
+// old process has exited, so no answer comes from the old program after it. One at a time.
+//
+// Orphans: a descendant that escaped a worker's process group (setsid, a daemon's double fork)
+// is reparented to the master (a child subreaper); the runtime finds it and hands it to
+// adopt_orphan() once its worker is gone. It gets the stop signal and SIGKILL at the stop
+// timeout, like a worker; shutdown waits for it too.
 
 #include "base/clock.hpp"
 #include "supervisor/event_bus.hpp"
 #include "supervisor/policy.hpp"
+#include "supervisor/process.hpp"
 #include "supervisor/restart_history.hpp"
+#include "supervisor/rollout.hpp"
 #include "supervisor/types.hpp"
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
 namespace cservice::supervisor {
 
-enum class HealthState { Ok, Degraded, CrashLoop, Stopping };
+enum class HealthState { Ok, Degraded, Mixed, CrashLoop, Stopping };
 const char* to_string(HealthState state);
 
 struct Health {
@@ -56,23 +74,8 @@ struct WorkerInfo {
   std::uint32_t restarts = 0;     // over the slot's whole life
   bool crash_loop = false;
   std::string status;             // last STATUS= text
-  std::string program;            // what the slot runs
+  SpecPtr spec;                   // what the slot runs (its next restart too)
 };
-
-// The answer of a long operation, once it is over.
-using Completion = std::function<void(Result<nlohmann::json>)>;
-
-struct RolloutRequest {
-  Reason reason = Reason::Restart;          // Restart or Upgrade
-  std::optional<Pid> only;                  // one worker, by pid; nullopt: all
-  std::optional<ProgramSpec> program;       // Upgrade: the new program
-  std::optional<Milliseconds> stop_timeout; // for the old workers; default: the policy's
-  std::optional<Milliseconds> monitor;      // Upgrade: default: the policy's upgrade_monitor
-  std::string description;                  // "restart all", for messages
-};
-
-// Workers replaced at a time in a rollout of `n` workers.
-std::size_t rollout_batch_size(std::size_t n, double ratio);
 
 class Supervisor {
  public:
@@ -80,26 +83,31 @@ class Supervisor {
   Supervisor(const Policy& policy, ProgramSpec program, Spawner& spawner, const Clock& clock,
              EventBus& events);
 
+  // Runs after every outermost entry into the supervisor (never from within one), so the
+  // runtime can re-arm its timer at next_deadline() and notice is_finished().
+  void set_on_schedule(std::function<void()> hook) { on_schedule_ = std::move(hook); }
+
   // Starts policy.worker_count workers (reason start).
   void start();
 
-  // Notify-socket events, by sender pid. A pid that is not a live worker is ignored.
+  // Notify-socket events, by worker pid. A pid that is not a live worker is ignored.
   void on_ready(Pid pid);
-  void on_not_ready(Pid pid);                  // "not ready yet": holds an auto-mode worker
-  void on_status(Pid pid, std::string text);   // STATUS=
+  void on_not_ready(Pid pid);                       // "not ready yet": holds an auto worker
+  void on_status(Pid pid, std::string text);        // STATUS=
   void on_extend_timeout(Pid pid, Duration extra);  // EXTEND_TIMEOUT_USEC=
-  void on_stopping(Pid pid);                   // STOPPING=1: the worker is leaving by itself
+  void on_stopping(Pid pid);  // STOPPING=1: the worker is leaving by itself
 
-  // A worker process was reaped.
+  // A process of ours (worker or adopted orphan) was reaped.
   void on_exited(Pid pid, ExitStatus status);
   // next_deadline() has passed.
   void on_timer();
 
-  // Stops every worker and restarts none. Kill skips the stop signal (the forced second ^C).
-  // A rollout under way is cancelled.
-  void shutdown(StopMode mode);
+  // Stops every worker and restarts none; `stop_timeout` (default: the policy's) until
+  // SIGKILL. Kill skips the stop signal (the forced second ^C). A rollout under way is
+  // cancelled.
+  void shutdown(StopMode mode, std::optional<Milliseconds> stop_timeout = std::nullopt);
   bool is_shutting_down() const { return shutting_down_; }
-  // Shutting down and no worker process is left.
+  // Shutting down and no process of ours (worker or orphan) is left.
   bool is_finished() const;
 
   // Starts a rolling restart or upgrade; `done` runs when it is over (success, or why not).
@@ -111,75 +119,78 @@ class Supervisor {
   // new slots; with `program`, those run it. Returns the new pids.
   Result<std::vector<Pid>> start_workers(std::size_t add, std::optional<ProgramSpec> program);
 
+  // A descendant of worker process `worker` (now gone) was reparented to the master: it gets
+  // the stop signal, and SIGKILL at the stop timeout. Ignored if `pid` is already ours.
+  void adopt_orphan(Pid pid, std::optional<Pid> worker);
+
   std::optional<TimePoint> next_deadline() const;
   Health health() const;
   std::vector<WorkerInfo> workers() const;
+  // What new workers run: the options' program, or the last completed `upgrade all`.
   const ProgramSpec& program() const { return *current_spec_; }
-  // True if `pid` is one of our processes (notify messages from anyone else are ignored).
+  // True if `pid` is one of our worker processes (current, incoming or retiring).
   bool is_worker(Pid pid) const;
+  // True if `pid` is a process of ours: a worker or an adopted orphan.
+  bool is_known(Pid pid) const { return processes_.contains(pid); }
 
  private:
-  // A replacement starting beside a slot's current process, during a rollout.
-  struct Incoming {
-    Pid pid{};
-    TimePoint started{};
-    std::optional<TimePoint> ready_deadline;
-    std::optional<TimePoint> grace_deadline;
-    bool ready = false;
-    std::string status;
+  // Runs on_schedule_ when the outermost entry returns.
+  class Entry {
+   public:
+    explicit Entry(Supervisor& s) : s_(s) { ++s_.depth_; }
+    ~Entry() {
+      if (--s_.depth_ == 0 && s_.on_schedule_) s_.on_schedule_();
+    }
+    Entry(const Entry&) = delete;
+    Entry& operator=(const Entry&) = delete;
+
+   private:
+    Supervisor& s_;
   };
-  // A process that was replaced (or a failed replacement) and has been told to stop.
-  struct Retiring {
-    WorkerId id{};
-    Pid pid{};
-    Reason reason = Reason::Restart;
-    std::optional<TimePoint> kill_deadline;
-  };
+
   struct Slot {
-    WorkerInfo info;
-    SpecPtr spec;
-    std::optional<TimePoint> ready_deadline;  // Starting: the ready timeout
-    std::optional<TimePoint> grace_deadline;  // Starting, auto mode, nothing heard yet
-    std::optional<TimePoint> kill_deadline;   // Stopping: SIGKILL then
-    std::optional<TimePoint> restart_at;      // Exited: the replacement is due
-    bool exit_expected = false;               // we asked it to stop (not a failure)
-    Reason stop_reason = Reason::Shutdown;
+    WorkerId id{};
+    SpecPtr spec;                    // what its process runs, and its next restart
+    std::optional<Pid> current;
+    std::optional<Pid> incoming;     // a rollout's replacement
+    Reason reason = Reason::Start;   // of the last change
+    TimePoint since{};
+    std::optional<TimePoint> restart_at;  // no process: the replacement is due then
     RestartHistory history;
-    std::optional<Incoming> incoming;
-    std::vector<Completion> on_stopped;       // shutdown <pid> answers
-  };
-  struct Rollout {
-    RolloutRequest request;
-    SpecPtr spec;
-    std::deque<WorkerId> pending;
-    std::set<WorkerId> active;                // replacements started, not yet in place
-    std::set<Pid> retiring;                   // old processes told to stop, not yet exited
-    std::size_t batch = 1;
-    Milliseconds stop_timeout{};
-    Milliseconds monitor{};
-    bool canary_phase = false;                // Upgrade: the first replacement is on trial
-    std::optional<TimePoint> monitor_until;
-    nlohmann::json replaced = nlohmann::json::array();
-    Completion done;
+    std::uint32_t restarts = 0;
+    bool crash_loop = false;
+    std::vector<Completion> on_stopped;  // shutdown <pid> answers
   };
 
-  Slot* find(Pid pid);
-  const Slot* find(Pid pid) const;
-  Slot* find_incoming(Pid pid);
-  void spawn(Slot& slot, Reason reason);
-  void become_ready(Slot& slot, std::string_view why);
-  void request_stop(Slot& slot, StopMode mode, bool expected, Reason reason);
-  void after_failure(Slot& slot);
-  void set_state(Slot& slot, WorkerState state, Reason reason);
+  Slot& slot_of(const Process& process) { return slots_[to_int(process.slot) - 1]; }
+  Slot& slot(WorkerId id) { return slots_[to_int(id) - 1]; }
+  Process* find(Pid pid);
+  const Process* find(Pid pid) const;
+  Process* current_of(Slot& slot);
   Slot& add_slot();
+  std::string name_of(const Process& process) const;
 
-  // Rollouts.
+  // Slot lifecycle (supervisor.cpp).
+  Result<Process*> spawn(Slot& slot, const SpecPtr& spec, Role role, Reason reason);
+  void spawn_current(Slot& slot, Reason reason);
+  void set_state(Process& process, WorkerState state, Reason reason);
+  void become_ready(Process& process, std::string_view why);
+  void request_stop(Process& process, StopMode mode, Reason reason, Milliseconds timeout);
+  void retire(Process& process, Reason reason, Milliseconds timeout, StopMode mode);
+  void after_failure(Slot& slot);
+  void current_exited(Process process, ExitStatus status);
+  void on_deadline(Pid pid, TimePoint now);
+
+  // Rollouts (supervisor_rollouts.cpp).
   void pump_rollout();
-  void spawn_incoming(Slot& slot);
-  void incoming_ready(Slot& slot, std::string_view why);
+  void start_replacement(Slot& slot);
+  void replacement_ready(Process& process, std::string_view why);
+  void replacement_failed(const Process& process, const std::string& why);
   void promote(Slot& slot);
-  void retire(WorkerId id, Pid pid, Reason reason, Milliseconds stop_timeout, StopMode mode);
-  void fail_rollout(const std::string& why);
+  void end_trial();
+  void replaced_worker_exited(const Process& process, ExitStatus status);
+  void rollout_failed(const std::string& why);
+  void cancel_rollout(const std::string& why);
   void finish_rollout_if_done();
 
   Policy policy_;
@@ -187,10 +198,13 @@ class Supervisor {
   Spawner& spawner_;
   const Clock& clock_;
   EventBus& events_;
-  std::deque<Slot> slots_;  // a deque: adding a slot keeps references to the others valid
-  std::vector<Retiring> retiring_;
+  std::deque<Slot> slots_;             // a deque: adding a slot keeps references valid
+  std::map<Pid, Process> processes_;   // every live process of ours, whatever its role
   std::optional<Rollout> rollout_;
+  std::optional<Milliseconds> shutdown_timeout_;
   bool shutting_down_ = false;
+  std::function<void()> on_schedule_;
+  int depth_ = 0;
 };
 
 }  // namespace cservice::supervisor

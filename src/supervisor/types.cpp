@@ -23,6 +23,7 @@ const char* to_string(Reason reason) {
     case Reason::Upgrade: return "upgrade";
     case Reason::Shutdown: return "shutdown";
     case Reason::Recycle: return "recycle";
+    case Reason::Rollback: return "rollback";
   }
   return "unknown";
 }

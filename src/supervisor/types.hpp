@@ -13,8 +13,8 @@ namespace cservice::supervisor {
 
 enum class WorkerState { Starting, Ready, Stopping, Exited };
 
-// Why a worker started or exited (the seed's reasons, plus shutdown and recycle).
-enum class Reason { Start, Restart, Failure, Upgrade, Shutdown, Recycle };
+// Why a worker started or exited (the seed's reasons, plus shutdown, recycle and rollback).
+enum class Reason { Start, Restart, Failure, Upgrade, Shutdown, Recycle, Rollback };
 
 const char* to_string(WorkerState state);
 const char* to_string(Reason reason);
@@ -37,6 +37,8 @@ struct ProgramSpec {
   std::string program;             // absolute path
   std::vector<std::string> args;
   std::string cwd;                 // empty: the master's
+
+  bool operator==(const ProgramSpec&) const = default;
 };
 using SpecPtr = std::shared_ptr<const ProgramSpec>;
 

@@ -41,7 +41,7 @@ class ControlPlaneTest : public ::testing::Test {
   supervisor::Supervisor supervisor_{supervisor::Policy{}, {"/srv/app", {}, {}}, spawner_, clock_,
                                      events_};
   commands::Registry registry_;
-  commands::Context context_{supervisor_, clock_, clock_.now(), "0.0", "/srv/app", nullptr, nullptr};
+  commands::Context context_{supervisor_, clock_, clock_.now(), "0.0", nullptr, nullptr};
   ControlPlane plane_{registry_, context_, AccessPolicy({{"k", std::nullopt}}, loopback_networks()),
                       false};
 };

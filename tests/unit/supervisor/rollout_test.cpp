@@ -1,6 +1,7 @@
 #include "supervisor/supervisor.hpp"
 
 #include "base/log.hpp"
+#include "fake_timer.hpp"
 
 #include <gtest/gtest.h>
 
@@ -58,15 +59,14 @@ class RolloutTest : public ::testing::Test {
     policy.ready_mode = ReadyMode::Notify;
     policy.restart_concurrency_ratio = 0.33;  // batches of 2
     supervisor_.emplace(policy, ProgramSpec{"/srv/v1", {}, {}}, spawner_, clock_, events_);
+    timer_.attach(*supervisor_);
     supervisor_->start();
     for (const auto& s : spawner_.started) supervisor_->on_ready(s.pid);
   }
   ~RolloutTest() override { log::reset_sink(); }
 
   void advance(Duration d) {
-    clock_.advance(d);
-    const auto deadline = supervisor_->next_deadline();
-    if (deadline && *deadline <= clock_.now()) supervisor_->on_timer();
+    timer_.advance(clock_, *supervisor_, d);
   }
   std::vector<Pid> live_pids() const {
     std::vector<Pid> pids;
@@ -84,6 +84,7 @@ class RolloutTest : public ::testing::Test {
   }
 
   FakeClock clock_;
+  FakeTimer timer_;
   RecordingSpawner spawner_;
   EventBus events_;
   std::optional<Supervisor> supervisor_;
@@ -252,6 +253,150 @@ TEST_F(RolloutTest, StartAddsSlots) {
   EXPECT_EQ(supervisor_->workers().size(), 6u);
   EXPECT_EQ(spawner_.started.back().program, "/srv/other");
   EXPECT_EQ(spawner_.started.back().id, WorkerId{6});
+}
+
+}  // namespace
+}  // namespace cservice::supervisor
+
+namespace cservice::supervisor {
+namespace {
+
+// Upgrades whose new program fails after the canary: the replaced workers go back.
+class RollbackTest : public RolloutTest {
+ protected:
+  // Starts `upgrade all /srv/v2`, lets the canary pass its trial and its batch-mates become
+  // ready (then worker 4's starts); returns the pids of the first three replacements (workers
+  // 1, 2 and 3).
+  std::vector<Pid> upgrade_past_the_canary() {
+    EXPECT_TRUE(supervisor_->begin_rollout(
+        {Reason::Upgrade, {}, ProgramSpec{"/srv/v2", {}, {}}, {}, 100ms, "upgrade all /srv/v2"},
+        capture()));
+    supervisor_->on_ready(spawner_.started[4].pid);
+    advance(100ms);  // the trial is over: workers 2 and 3 start
+    EXPECT_EQ(spawner_.started.size(), 7u);
+    supervisor_->on_ready(spawner_.started[5].pid);
+    EXPECT_EQ(spawner_.started.size(), 8u);
+    return {spawner_.started[4].pid, spawner_.started[5].pid, spawner_.started[6].pid};
+  }
+  std::size_t running(const std::string& program) const {
+    std::size_t n = 0;
+    for (const auto& w : supervisor_->workers()) n += w.spec->program == program ? 1 : 0;
+    return n;
+  }
+};
+
+TEST_F(RollbackTest, AReplacementThatFailsAfterTheCanaryRollsTheReplacedWorkersBack) {
+  const auto old = live_pids();
+  const auto fresh = upgrade_past_the_canary();
+  supervisor_->on_exited(fresh[2], ExitStatus::exited(1));  // worker 3's new process fails
+  // Worker 4's replacement is stopped; workers 1 and 2 (on v2) are replaced again by v1, one
+  // at a time (a batch of two slots is 1), each ready before its v2 process is stopped.
+  EXPECT_TRUE(stopped(spawner_.started[7].pid));
+  ASSERT_EQ(spawner_.started.size(), 9u);
+  EXPECT_EQ(spawner_.started[8].program, "/srv/v1");
+  EXPECT_FALSE(stopped(fresh[0])) << "a v2 worker stopped before its v1 replacement was ready";
+  supervisor_->on_ready(spawner_.started[8].pid);
+  ASSERT_EQ(spawner_.started.size(), 10u);
+  EXPECT_EQ(spawner_.started[9].program, "/srv/v1");
+  supervisor_->on_ready(spawner_.started[9].pid);
+  EXPECT_TRUE(stopped(fresh[0]));
+  EXPECT_TRUE(stopped(fresh[1]));
+  for (const Pid pid : {old[0], old[1], fresh[0], fresh[1]}) {
+    EXPECT_FALSE(result_.has_value()) << "answered before every replaced process exited";
+    supervisor_->on_exited(pid, ExitStatus::exited(0));
+  }
+  ASSERT_TRUE(result_.has_value());
+  ASSERT_FALSE(*result_);
+  const std::string& message = result_->error().message;
+  EXPECT_NE(message.find("exited (exit 1) before it was ready"), std::string::npos) << message;
+  EXPECT_NE(message.find("rolled back 2 worker(s)"), std::string::npos) << message;
+  EXPECT_EQ(running("/srv/v1"), 4u);
+  EXPECT_EQ(supervisor_->program().program, "/srv/v1");
+  EXPECT_EQ(supervisor_->health().state, HealthState::Ok) << supervisor_->health().reason;
+  EXPECT_EQ(live_pids()[2], old[2]);
+  EXPECT_EQ(live_pids()[3], old[3]);
+}
+
+TEST_F(RollbackTest, AReplacedWorkerOfTheNewProgramThatExitsRollsBackToo) {
+  const auto fresh = upgrade_past_the_canary();
+  supervisor_->on_exited(fresh[0], ExitStatus::killed(11));  // v2 on worker 1 crashes later
+  // Worker 1 restarts on v1 after the restart delay; worker 2 is replaced ready-before-stop.
+  advance(100ms);
+  EXPECT_EQ(supervisor_->workers()[0].spec->program, "/srv/v1");
+  EXPECT_EQ(spawner_.started.back().program, "/srv/v1");
+  EXPECT_EQ(running("/srv/v2"), 1u);  // worker 2, until its v1 replacement is ready
+  for (std::size_t i = 8; i < spawner_.started.size(); ++i) {
+    supervisor_->on_ready(spawner_.started[i].pid);
+  }
+  EXPECT_EQ(running("/srv/v1"), 4u);
+}
+
+TEST_F(RollbackTest, AFailedRollbackIsReportedAndTheServiceKeepsServing) {
+  const auto fresh = upgrade_past_the_canary();
+  spawner_.fail_programs_.insert("/srv/v1");  // the old program is gone meanwhile
+  supervisor_->on_exited(fresh[2], ExitStatus::exited(1));
+  ASSERT_TRUE(result_.has_value());
+  ASSERT_FALSE(*result_);
+  EXPECT_NE(result_->error().message.find("ROLLBACK FAILED"), std::string::npos)
+      << result_->error().message;
+  EXPECT_EQ(supervisor_->workers()[0].pid, fresh[0]);  // still serving, on v2
+  EXPECT_EQ(supervisor_->health().state, HealthState::Mixed);
+  EXPECT_TRUE(supervisor_->begin_rollout({Reason::Restart, {}, {}, {}, {}, "restart all"}, capture()));
+}
+
+TEST_F(RollbackTest, ARestartThatFailsHasNothingToPutBack) {
+  ASSERT_TRUE(supervisor_->begin_rollout({Reason::Restart, {}, {}, {}, {}, "restart all"}, capture()));
+  supervisor_->on_ready(spawner_.started[4].pid);
+  supervisor_->on_exited(spawner_.started[5].pid, ExitStatus::exited(1));
+  ASSERT_TRUE(result_.has_value());
+  ASSERT_FALSE(*result_);
+  EXPECT_EQ(result_->error().message.find("rolled back"), std::string::npos);
+  EXPECT_EQ(spawner_.started.size(), 7u);  // nothing started after the failure
+}
+
+TEST_F(RollbackTest, UpgradingOneWorkerLeavesAMixedFleetThatHealthReports) {
+  const Pid target = live_pids()[1];
+  ASSERT_TRUE(supervisor_->begin_rollout(
+      {Reason::Upgrade, target, ProgramSpec{"/srv/v2", {}, {}}, {}, 0ms, "upgrade"}, capture()));
+  supervisor_->on_ready(spawner_.started.back().pid);
+  advance(0ms);
+  supervisor_->on_exited(target, ExitStatus::exited(0));
+  ASSERT_TRUE(result_.has_value() && *result_);
+  EXPECT_EQ(supervisor_->program().program, "/srv/v1");
+  EXPECT_EQ(supervisor_->health().state, HealthState::Mixed);
+}
+
+// Deadlines set by requests (not by process events) fire: the runtime's timer is armed only
+// through the on_schedule hook, as FakeTimer is.
+TEST_F(RolloutTest, AStopRequestedByACommandKillsAtItsTimeout) {
+  const Pid pid = live_pids()[0];
+  ASSERT_TRUE(supervisor_->stop_worker(pid, 700ms, capture()));
+  advance(699ms);
+  EXPECT_EQ(spawner_.stopped.size(), 1u);
+  advance(1ms);
+  ASSERT_EQ(spawner_.stopped.size(), 2u);
+  EXPECT_EQ(spawner_.stopped[1].mode, StopMode::Kill);
+}
+
+TEST_F(RolloutTest, ShutdownWithATimeoutKillsThen) {
+  supervisor_->shutdown(StopMode::Graceful, 1000ms);
+  advance(1000ms);
+  EXPECT_EQ(spawner_.stopped.size(), 8u);  // four stop signals, then four SIGKILLs
+  EXPECT_EQ(spawner_.stopped.back().mode, StopMode::Kill);
+}
+
+TEST_F(RolloutTest, AnAdoptedOrphanIsStoppedAndTheShutdownWaitsForIt) {
+  supervisor_->adopt_orphan(Pid{7}, Pid{100});
+  ASSERT_TRUE(stopped(Pid{7}));
+  EXPECT_FALSE(supervisor_->is_worker(Pid{7}));
+  supervisor_->shutdown(StopMode::Graceful);
+  for (const Pid pid : live_pids()) supervisor_->on_exited(pid, ExitStatus::exited(0));
+  EXPECT_FALSE(supervisor_->is_finished());
+  advance(10s);  // the stop timeout
+  EXPECT_EQ(spawner_.stopped.back().pid, Pid{7});
+  EXPECT_EQ(spawner_.stopped.back().mode, StopMode::Kill);
+  supervisor_->on_exited(Pid{7}, ExitStatus::killed(9));
+  EXPECT_TRUE(supervisor_->is_finished());
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "supervisor/supervisor.hpp"
 
 #include "base/log.hpp"
+#include "fake_timer.hpp"
 
 #include <gtest/gtest.h>
 
@@ -62,6 +63,7 @@ class SupervisorTest : public ::testing::Test {
 
   Supervisor& make(Policy policy) {
     supervisor_.emplace(policy, ProgramSpec{"/srv/v1", {}, {}}, spawner_, clock_, events_);
+    timer_.attach(*supervisor_);
     return *supervisor_;
   }
   Supervisor& start_workers(std::uint32_t n, ReadyMode mode = ReadyMode::Notify) {
@@ -73,9 +75,7 @@ class SupervisorTest : public ::testing::Test {
   }
   // Advances the clock and fires the timer if its deadline has passed, as the runtime does.
   void advance(Duration d) {
-    clock_.advance(d);
-    const auto deadline = supervisor_->next_deadline();
-    if (deadline && *deadline <= clock_.now()) supervisor_->on_timer();
+    timer_.advance(clock_, *supervisor_, d);
   }
   std::size_t events_named(const std::string& name, const std::string& reason) const {
     std::size_t n = 0;
@@ -87,6 +87,7 @@ class SupervisorTest : public ::testing::Test {
   WorkerState state(std::size_t index) const { return supervisor_->workers().at(index).state; }
 
   FakeClock clock_;
+  FakeTimer timer_;
   FakeSpawner spawner_;
   EventBus events_;
   std::vector<Event> events_seen_;
@@ -308,6 +309,41 @@ TEST_F(SupervisorTest, NextDeadlineIsTheEarliestOfAllSlots) {
   EXPECT_EQ(supervisor_->next_deadline(), started + 5s);
   supervisor_->on_exited(spawner_.started()[0].pid, ExitStatus::exited(1));
   EXPECT_EQ(supervisor_->next_deadline(), started + 100ms);
+}
+
+}  // namespace
+}  // namespace cservice::supervisor
+
+namespace cservice::supervisor {
+namespace {
+
+// Rollouts of programs that say nothing: the grace period set when the replacement started
+// (from a command, not a process event) still fires.
+TEST_F(SupervisorTest, RestartOfSilentWorkersCompletesAfterTheGracePeriods) {
+  Policy policy;
+  policy.worker_count = 2;
+  policy.ready_mode = ReadyMode::Auto;
+  make(policy).start();
+  advance(500ms);
+  std::optional<Result<nlohmann::json>> result;
+  ASSERT_TRUE(supervisor_->begin_rollout({Reason::Restart, {}, {}, {}, {}, "restart all"},
+                                         [&](Result<nlohmann::json> r) { result = r; }));
+  advance(500ms);  // the first replacement has been up for readyGraceMs: it takes over
+  supervisor_->on_exited(spawner_.started()[0].pid, ExitStatus::killed(15));
+  advance(500ms);
+  supervisor_->on_exited(spawner_.started()[1].pid, ExitStatus::killed(15));
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(*result);
+}
+
+TEST_F(SupervisorTest, StartOfASilentWorkerBecomesReadyAfterGrace) {
+  Policy policy;
+  policy.worker_count = 1;
+  policy.ready_mode = ReadyMode::Auto;
+  make(policy);
+  ASSERT_TRUE(supervisor_->start_workers(0, std::nullopt));
+  advance(500ms);
+  EXPECT_EQ(state(0), WorkerState::Ready);
 }
 
 }  // namespace

@@ -1,0 +1,56 @@
+#include "os/proc.hpp"
+
+#include <dirent.h>
+
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+namespace cservice::os {
+
+std::vector<Pid> own_children() {
+  std::vector<Pid> pids;
+  DIR* tasks = ::opendir("/proc/self/task");
+  if (tasks == nullptr) return pids;
+  while (const dirent* task = ::readdir(tasks)) {
+    if (task->d_name[0] == '.') continue;
+    std::ifstream children(std::string("/proc/self/task/") + task->d_name + "/children");
+    pid_t pid = 0;
+    while (children >> pid) pids.push_back(Pid{pid});
+  }
+  ::closedir(tasks);
+  return pids;
+}
+
+std::optional<std::string> environment_value(Pid pid, std::string_view name) {
+  std::ifstream file("/proc/" + std::to_string(to_int(pid)) + "/environ", std::ios::binary);
+  if (!file) return std::nullopt;
+  std::string entry;
+  while (std::getline(file, entry, '\0')) {
+    if (entry.size() > name.size() && entry.compare(0, name.size(), name) == 0 &&
+        entry[name.size()] == '=') {
+      return entry.substr(name.size() + 1);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::uint64_t> start_ticks(Pid pid) {
+  std::ifstream file("/proc/" + std::to_string(to_int(pid)) + "/stat");
+  std::string text;
+  if (!std::getline(file, text)) return std::nullopt;
+  // The fields after the command name, which may itself hold spaces and parentheses.
+  const auto close = text.rfind(')');
+  if (close == std::string::npos || close + 2 > text.size()) return std::nullopt;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  // Field 3 (state) is the first here; starttime is field 22.
+  for (int i = 3; i < 22; ++i) {
+    if (!(fields >> field)) return std::nullopt;
+  }
+  std::uint64_t ticks = 0;
+  if (!(fields >> ticks)) return std::nullopt;
+  return ticks;
+}
+
+}  // namespace cservice::os

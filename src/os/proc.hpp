@@ -1,0 +1,26 @@
+#pragma once
+// Readings of /proc about other processes: the master's children (for orphans reparented to
+// it as a child subreaper), a process's environment and its start time. Each returns nothing
+// when the process is gone or unreadable: callers treat that as "unknown", never as an error.
+
+#include "base/ids.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cservice::os {
+
+// The children of this process (of every thread), from /proc/self/task/*/children.
+std::vector<Pid> own_children();
+
+// The value of `name` in the environment `pid` was exec'd with; nullopt if unset or unreadable
+// (a zombie has no environment).
+std::optional<std::string> environment_value(Pid pid, std::string_view name);
+
+// When `pid` started, in clock ticks since boot (field 22 of /proc/PID/stat).
+std::optional<std::uint64_t> start_ticks(Pid pid);
+
+}  // namespace cservice::os

@@ -1,0 +1,65 @@
+#include "supervisor/rollout.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace cservice::supervisor {
+namespace {
+
+nlohmann::json describe(const Rollout::Replaced& r) {
+  nlohmann::json entry = {{"worker", to_int(r.slot)}, {"newPid", to_int(r.new_pid)}};
+  if (r.old_pid) entry["oldPid"] = to_int(*r.old_pid);
+  return entry;
+}
+
+}  // namespace
+
+std::size_t rollout_batch_size(std::size_t n, double ratio) {
+  if (n == 0) return 0;
+  const double extra = std::floor(static_cast<double>(n) * std::max(0.0, ratio));
+  return std::min(n, 1 + static_cast<std::size_t>(extra));
+}
+
+std::vector<Rollout::Replaced> Rollout::to_put_back() const {
+  std::vector<Replaced> out;
+  for (const auto& r : replaced) {
+    if (r.previous && r.next && !(*r.previous == *r.next)) out.push_back(r);
+  }
+  return out;
+}
+
+nlohmann::json Rollout::summary() const {
+  nlohmann::json result = {{"replaced", nlohmann::json::array()}};
+  for (const auto& r : replaced) result["replaced"].push_back(describe(r));
+  if (phase == Phase::RollingBack) {
+    result["rolledBack"] = nlohmann::json::array();
+    for (const auto& r : restored) result["rolledBack"].push_back(describe(r));
+  }
+  return result;
+}
+
+std::string Rollout::failure_message(const std::string& rollback_error) const {
+  if (phase == Phase::Forward) {
+    return fmt::format("{} cancelled: {}; {} worker(s) replaced, the others keep running as before",
+                       request.description, failure, replaced.size());
+  }
+  std::string text = fmt::format("{} failed: {}", request.description, failure);
+  std::string pids;
+  for (const auto& r : restored) {
+    pids += fmt::format("{}worker {} pid {}", pids.empty() ? "" : ", ", to_int(r.slot),
+                        to_int(r.new_pid));
+  }
+  if (!rollback_error.empty()) {
+    return text + fmt::format(
+                      "; ROLLBACK FAILED: {}; {} of {} replaced worker(s) rolled back{}{}; the "
+                      "others still run the new program",
+                      rollback_error, restored.size(), to_put_back().size(),
+                      pids.empty() ? "" : ": ", pids);
+  }
+  return text + fmt::format("; rolled back {} worker(s) to the previous program{}{}",
+                            restored.size(), pids.empty() ? "" : ": ", pids);
+}
+
+}  // namespace cservice::supervisor

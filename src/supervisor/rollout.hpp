@@ -1,0 +1,92 @@
+#pragma once
+// Rollout is the state of one rolling restart or upgrade: which slots are still to be replaced,
+// which replacements are starting, which old processes are still on their way out, and what
+// was replaced (so that a failure can put it back). The Supervisor drives it
+// (supervisor_rollouts.cpp); this type holds the bookkeeping and the wording of its answer.
+//
+//   phase        event                               -> next
+//   Forward      a replacement ready (after the      -> Forward     promote it: the old process
+//                canary's trial, for an upgrade)                    gets the stop signal
+//   Forward      every slot replaced, old ones gone  -> done        answer {"replaced": [...]}
+//   Forward      a replacement fails (exit, not      -> RollingBack every replaced slot whose
+//                ready in time, cannot start), or a                 program changed is replaced
+//                replaced worker of a new program                   again by its previous one,
+//                exits                                              ready-before-stop
+//   Forward      the same, nothing to put back       -> done        answer: cancelled, why
+//   RollingBack  every slot back, old ones gone      -> done        answer: failed, rolled back
+//   RollingBack  a replacement fails                 -> done        answer: failed, ROLLBACK
+//                                                                   FAILED (logged loudly); the
+//                                                                   service keeps serving
+//   any          the service shuts down              -> done        answer: cancelled
+
+#include "base/clock.hpp"
+#include "supervisor/types.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace cservice::supervisor {
+
+// The answer of a long operation, once it is over.
+using Completion = std::function<void(Result<nlohmann::json>)>;
+
+struct RolloutRequest {
+  Reason reason = Reason::Restart;           // Restart or Upgrade
+  std::optional<Pid> only;                   // one worker, by pid; nullopt: all
+  std::optional<ProgramSpec> program;        // Upgrade: the new program
+  std::optional<Milliseconds> stop_timeout;  // for the old workers; default: the policy's
+  std::optional<Milliseconds> monitor;       // Upgrade: default: the policy's upgrade_monitor
+  std::string description;                   // "restart all", for messages
+};
+
+// Workers replaced at a time in a rollout of `n` workers.
+std::size_t rollout_batch_size(std::size_t n, double ratio);
+
+struct Rollout {
+  enum class Phase { Forward, RollingBack };
+
+  // One slot that was replaced: what it ran before, so that it can be put back.
+  struct Replaced {
+    WorkerId slot{};
+    std::optional<Pid> old_pid;
+    Pid new_pid{};
+    SpecPtr previous;
+    SpecPtr next;
+  };
+
+  RolloutRequest request;
+  SpecPtr program;  // Upgrade: the new program; null for a restart
+  Phase phase = Phase::Forward;
+  std::deque<WorkerId> pending;        // slots still to replace in this phase
+  std::map<WorkerId, SpecPtr> target;  // what each slot runs at the end of this phase
+  std::set<WorkerId> active;           // a replacement is starting in the slot
+  std::set<Pid> retiring;              // old processes told to stop, not yet exited
+  std::vector<Replaced> replaced;      // by the forward phase
+  std::vector<Replaced> restored;      // by the rollback
+  std::size_t batch = 1;
+  Milliseconds stop_timeout{};
+  Milliseconds monitor{};
+  bool canary = false;                    // Upgrade: the first replacement is on trial
+  std::optional<TimePoint> monitor_until;  // the canary's trial ends then
+  std::string failure;                    // why the forward phase failed
+  Completion done;
+
+  // Replacements that may be starting at once now.
+  std::size_t limit() const { return canary ? 1 : batch; }
+  bool is_over() const { return pending.empty() && active.empty() && retiring.empty(); }
+  // The slots the forward phase moved to another program, most recent last.
+  std::vector<Replaced> to_put_back() const;
+  // {"replaced": [...]} or, after a rollback, {"replaced": [...], "rolledBack": [...]}.
+  nlohmann::json summary() const;
+  // The answer's text after a failure: what failed, what was put back, what still runs.
+  std::string failure_message(const std::string& rollback_error = {}) const;
+};
+
+}  // namespace cservice::supervisor

@@ -1,0 +1,223 @@
+// The Supervisor's rollouts: rolling restart, upgrade and their rollback (rollout.hpp has the
+// phases). The slot lifecycle they build on is in supervisor.cpp.
+
+#include "base/log.hpp"
+#include "supervisor/supervisor.hpp"
+
+namespace cservice::supervisor {
+
+Result<void> Supervisor::begin_rollout(RolloutRequest request, Completion done) {
+  const Entry entry(*this);
+  if (shutting_down_) return make_error(errc::busy, "busy: the service is shutting down");
+  if (rollout_) {
+    return make_error(errc::busy,
+                      fmt::format("busy: '{}' is running", rollout_->request.description));
+  }
+  Rollout r;
+  if (request.only) {
+    const Process* p = find(*request.only);
+    if (p == nullptr || p->role != Role::Current) {
+      return make_error(errc::not_found,
+                        fmt::format("no worker has pid {}", to_int(*request.only)));
+    }
+    r.pending.push_back(p->slot);
+  } else {
+    for (const auto& s : slots_) r.pending.push_back(s.id);
+  }
+  if (request.program) r.program = std::make_shared<const ProgramSpec>(*request.program);
+  for (const WorkerId id : r.pending) r.target[id] = r.program ? r.program : slot(id).spec;
+  r.batch = rollout_batch_size(r.pending.size(), policy_.restart_concurrency_ratio);
+  r.stop_timeout = request.stop_timeout.value_or(policy_.stop_timeout);
+  r.monitor = request.monitor.value_or(policy_.upgrade_monitor);
+  r.canary = request.reason == Reason::Upgrade;
+  r.done = std::move(done);
+  r.request = std::move(request);
+  log::info("{}: replacing {} worker(s), {} at a time", r.request.description, r.pending.size(),
+            r.batch);
+  rollout_ = std::move(r);
+  pump_rollout();
+  return {};
+}
+
+void Supervisor::pump_rollout() {
+  while (rollout_ && rollout_->active.size() < rollout_->limit() && !rollout_->pending.empty()) {
+    const WorkerId id = rollout_->pending.front();
+    rollout_->pending.pop_front();
+    start_replacement(slot(id));
+  }
+  finish_rollout_if_done();
+}
+
+void Supervisor::start_replacement(Slot& s) {
+  Rollout& r = *rollout_;
+  const SpecPtr spec = r.target.at(s.id);
+  const Reason reason = r.phase == Rollout::Phase::Forward ? r.request.reason : Reason::Rollback;
+  // The replacement is also the restart of a slot whose process has died meanwhile.
+  s.restart_at.reset();
+  auto spawned = spawn(s, spec, Role::Incoming, reason);
+  if (!spawned) {
+    rollout_failed(fmt::format("worker {}: {}", to_int(s.id), spawned.error().message));
+    return;
+  }
+  Process& p = **spawned;
+  r.active.insert(s.id);
+  s.incoming = p.pid;
+  log::info("{}: starting ({}, {})", name_of(p), to_string(reason), spec->program);
+  if (policy_.ready_mode == ReadyMode::Started) become_ready(p, "started");
+}
+
+void Supervisor::replacement_ready(Process& p, std::string_view why) {
+  log::info("{}: ready ({})", name_of(p), why);
+  p.state = WorkerState::Ready;
+  if (!rollout_) return;
+  Rollout& r = *rollout_;
+  if (r.canary) {
+    // On trial: it serves beside the old worker until the monitor period has passed.
+    r.monitor_until = clock_.now() + r.monitor;
+    log::info("{}: watching the first upgraded worker for {} ms", name_of(p), r.monitor.count());
+    return;
+  }
+  r.active.erase(p.slot);
+  promote(slot_of(p));
+  pump_rollout();
+}
+
+void Supervisor::end_trial() {
+  Rollout& r = *rollout_;
+  r.monitor_until.reset();
+  r.canary = false;
+  log::info("{}: the first upgraded worker passed its trial", r.request.description);
+  for (const WorkerId id : std::vector<WorkerId>(r.active.begin(), r.active.end())) {
+    Slot& s = slot(id);
+    const Process* in = s.incoming ? find(*s.incoming) : nullptr;
+    if (in != nullptr && in->state == WorkerState::Ready) {
+      r.active.erase(id);
+      promote(s);
+    }
+  }
+  pump_rollout();
+}
+
+void Supervisor::promote(Slot& s) {
+  Rollout& r = *rollout_;
+  Process& in = processes_.at(*s.incoming);
+  s.incoming.reset();
+  Rollout::Replaced entry{s.id, s.current, in.pid, s.spec, in.spec};
+  if (Process* old = current_of(s)) {
+    const Pid old_pid = old->pid;
+    retire(*old, in.reason, r.stop_timeout, StopMode::Graceful);
+    r.retiring.insert(old_pid);
+  }
+  (r.phase == Rollout::Phase::Forward ? r.replaced : r.restored).push_back(entry);
+  in.role = Role::Current;
+  s.current = in.pid;
+  s.spec = in.spec;
+  s.reason = in.reason;
+  s.since = clock_.now();
+  s.crash_loop = false;
+  s.restart_at.reset();
+  s.history.clear();
+  log::info("{}: took over{}", name_of(in),
+            entry.old_pid ? fmt::format(" from pid {}", to_int(*entry.old_pid)) : "");
+}
+
+void Supervisor::replacement_failed(const Process& p, const std::string& why) {
+  if (!rollout_) return;
+  rollout_->active.erase(p.slot);
+  const char* when = p.state == WorkerState::Starting ? " before it was ready"
+                     : rollout_->canary             ? " while on trial"
+                                                    : "";
+  rollout_failed(fmt::format("worker {}: the new process (pid {}) {}{}", to_int(p.slot),
+                             to_int(p.pid), why, why.starts_with("exited") ? when : ""));
+}
+
+void Supervisor::replaced_worker_exited(const Process& p, ExitStatus status) {
+  Rollout& r = *rollout_;
+  if (r.phase != Rollout::Phase::Forward) return;  // during a rollback: an ordinary failure
+  for (const auto& done : r.to_put_back()) {
+    if (done.new_pid == p.pid) {
+      rollout_failed(fmt::format("worker {}: the new process (pid {}) exited ({}) after it took "
+                                 "over",
+                                 to_int(p.slot), to_int(p.pid), status.describe()));
+      return;
+    }
+  }
+}
+
+void Supervisor::rollout_failed(const std::string& why) {
+  Rollout& r = *rollout_;
+  // Replacements still starting are stopped; the workers they were to replace keep serving.
+  for (const WorkerId id : r.active) {
+    Slot& s = slot(id);
+    if (Process* in = s.incoming ? find(*s.incoming) : nullptr) {
+      retire(*in, Reason::Failure, policy_.stop_timeout, StopMode::Graceful);
+    }
+  }
+  r.active.clear();
+  r.pending.clear();
+  r.monitor_until.reset();
+  r.canary = false;
+  if (r.phase == Rollout::Phase::RollingBack) {
+    Rollout failed = std::move(*rollout_);
+    rollout_.reset();
+    const std::string message = failed.failure_message(why);
+    log::error("{}", message);
+    if (failed.done) failed.done(make_error(errc::bad_request, message));
+    return;
+  }
+  r.failure = why;
+  const auto back = r.to_put_back();
+  if (back.empty()) {
+    Rollout failed = std::move(*rollout_);
+    rollout_.reset();
+    const std::string message = failed.failure_message();
+    log::error("{}", message);
+    if (failed.done) failed.done(make_error(errc::bad_request, message));
+    return;
+  }
+  r.phase = Rollout::Phase::RollingBack;
+  log::error("{} failed: {}; rolling back {} worker(s)", r.request.description, why, back.size());
+  for (const auto& b : back) {
+    Slot& s = slot(b.slot);
+    r.target[s.id] = b.previous;
+    if (s.current) {
+      r.pending.push_back(s.id);
+    } else {
+      s.spec = b.previous;  // its restart runs the previous program
+    }
+  }
+  r.batch = rollout_batch_size(r.pending.size(), policy_.restart_concurrency_ratio);
+  pump_rollout();
+}
+
+void Supervisor::cancel_rollout(const std::string& why) {
+  Rollout r = std::move(*rollout_);
+  rollout_.reset();
+  for (const WorkerId id : r.active) {
+    Slot& s = slot(id);
+    if (Process* in = s.incoming ? find(*s.incoming) : nullptr) {
+      retire(*in, Reason::Shutdown, policy_.stop_timeout, StopMode::Graceful);
+    }
+  }
+  r.failure = why;
+  const std::string message = r.failure_message();
+  log::error("{}", message);
+  if (r.done) r.done(make_error(errc::bad_request, message));
+}
+
+void Supervisor::finish_rollout_if_done() {
+  if (!rollout_ || !rollout_->is_over()) return;
+  Rollout r = std::move(*rollout_);
+  rollout_.reset();
+  if (r.phase == Rollout::Phase::RollingBack) {
+    const std::string message = r.failure_message();
+    log::error("{}", message);
+    if (r.done) r.done(make_error(errc::bad_request, message));
+    return;
+  }
+  if (r.program && !r.request.only) current_spec_ = r.program;
+  log::info("{}: done, {} worker(s) replaced", r.request.description, r.replaced.size());
+  if (r.done) r.done(r.summary());
+}
+
+}  // namespace cservice::supervisor
