@@ -13,6 +13,7 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <array>
 #include <random>
 
 #include "base/log.hpp"
@@ -91,6 +92,22 @@ asio::awaitable<void> WorkerChannel::Impl::serve(stream_protocol::socket socket)
                      {},
                      worker ? "too many connections" : "not a worker of this service"});
     co_await asio::async_write(socket, asio::buffer(refusal), use_tuple);
+    // A lingering close: the peer may not have sent its request yet, and a send to a closed
+    // socket fails before it could read the refusal. Stop writing, then wait for the peer to
+    // close, a second at most, discarding what it sends.
+    boost::system::error_code ignored;
+    socket.shutdown(stream_protocol::socket::shutdown_send, ignored);
+    asio::steady_timer deadline(socket.get_executor(), std::chrono::seconds(1));
+    deadline.async_wait([&socket](const boost::system::error_code& ec) {
+      boost::system::error_code unused;
+      if (!ec) socket.close(unused);  // only while the coroutine still waits below
+    });
+    std::array<char, 512> discard{};
+    for (;;) {
+      auto [read_error, n] = co_await socket.async_read_some(asio::buffer(discard), use_tuple);
+      if (read_error) break;
+    }
+    deadline.cancel();
     co_return;
   }
   const CountedConnection counted(connections);
