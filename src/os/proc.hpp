@@ -3,13 +3,13 @@
 // it as a child subreaper), a process's environment and its start time. Each returns nothing
 // when the process is gone or unreadable: callers treat that as "unknown", never as an error.
 
-#include "base/ids.hpp"
-
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "base/ids.hpp"
 
 namespace cservice::os {
 

@@ -5,12 +5,12 @@
 // same fields and the same deadlines, so one loop handles every timer and one lookup by pid
 // finds it. Plain data; owned by Supervisor.
 
+#include <optional>
+#include <string>
+
 #include "base/clock.hpp"
 #include "base/ids.hpp"
 #include "supervisor/types.hpp"
-
-#include <optional>
-#include <string>
 
 namespace cservice::supervisor {
 

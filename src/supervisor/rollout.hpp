@@ -19,18 +19,17 @@
 //                                                                   service keeps serving
 //   any          the service shuts down              -> done        answer: cancelled
 
-#include "base/clock.hpp"
-#include "supervisor/types.hpp"
-
-#include <nlohmann/json.hpp>
-
 #include <deque>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "base/clock.hpp"
+#include "supervisor/types.hpp"
 
 namespace cservice::supervisor {
 
@@ -73,9 +72,9 @@ struct Rollout {
   std::size_t batch = 1;
   Milliseconds stop_timeout{};
   Milliseconds monitor{};
-  bool canary = false;                    // Upgrade: the first replacement is on trial
+  bool canary = false;                     // Upgrade: the first replacement is on trial
   std::optional<TimePoint> monitor_until;  // the canary's trial ends then
-  std::string failure;                    // why the forward phase failed
+  std::string failure;                     // why the forward phase failed
   Completion done;
 
   // Replacements that may be starting at once now.

@@ -38,6 +38,13 @@
 // adopt_orphan() once its worker is gone. It gets the stop signal and SIGKILL at the stop
 // timeout, like a worker; shutdown waits for it too.
 
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "base/clock.hpp"
 #include "supervisor/event_bus.hpp"
 #include "supervisor/policy.hpp"
@@ -45,13 +52,6 @@
 #include "supervisor/restart_history.hpp"
 #include "supervisor/rollout.hpp"
 #include "supervisor/types.hpp"
-
-#include <deque>
-#include <functional>
-#include <map>
-#include <optional>
-#include <string>
-#include <vector>
 
 namespace cservice::supervisor {
 
@@ -73,8 +73,8 @@ struct WorkerInfo {
   TimePoint started{};            // when its current process started
   std::uint32_t restarts = 0;     // over the slot's whole life
   bool crash_loop = false;
-  std::string status;             // last STATUS= text
-  SpecPtr spec;                   // what the slot runs (its next restart too)
+  std::string status;  // last STATUS= text
+  SpecPtr spec;        // what the slot runs (its next restart too)
 };
 
 class Supervisor {
@@ -95,7 +95,7 @@ class Supervisor {
   void on_not_ready(Pid pid);                       // "not ready yet": holds an auto worker
   void on_status(Pid pid, std::string text);        // STATUS=
   void on_extend_timeout(Pid pid, Duration extra);  // EXTEND_TIMEOUT_USEC=
-  void on_stopping(Pid pid);  // STOPPING=1: the worker is leaving by itself
+  void on_stopping(Pid pid);                        // STOPPING=1: the worker is leaving by itself
 
   // A process of ours (worker or adopted orphan) was reaped.
   void on_exited(Pid pid, ExitStatus status);
@@ -150,10 +150,10 @@ class Supervisor {
 
   struct Slot {
     WorkerId id{};
-    SpecPtr spec;                    // what its process runs, and its next restart
+    SpecPtr spec;  // what its process runs, and its next restart
     std::optional<Pid> current;
-    std::optional<Pid> incoming;     // a rollout's replacement
-    Reason reason = Reason::Start;   // of the last change
+    std::optional<Pid> incoming;    // a rollout's replacement
+    Reason reason = Reason::Start;  // of the last change
     TimePoint since{};
     std::optional<TimePoint> restart_at;  // no process: the replacement is due then
     RestartHistory history;
@@ -198,8 +198,8 @@ class Supervisor {
   Spawner& spawner_;
   const Clock& clock_;
   EventBus& events_;
-  std::deque<Slot> slots_;             // a deque: adding a slot keeps references valid
-  std::map<Pid, Process> processes_;   // every live process of ours, whatever its role
+  std::deque<Slot> slots_;            // a deque: adding a slot keeps references valid
+  std::map<Pid, Process> processes_;  // every live process of ours, whatever its role
   std::optional<Rollout> rollout_;
   std::optional<Milliseconds> shutdown_timeout_;
   bool shutting_down_ = false;

@@ -125,8 +125,8 @@ void Supervisor::replacement_failed(const Process& p, const std::string& why) {
   if (!rollout_) return;
   rollout_->active.erase(p.slot);
   const char* when = p.state == WorkerState::Starting ? " before it was ready"
-                     : rollout_->canary             ? " while on trial"
-                                                    : "";
+                     : rollout_->canary               ? " while on trial"
+                                                      : "";
   rollout_failed(fmt::format("worker {}: the new process (pid {}) {}{}", to_int(p.slot),
                              to_int(p.pid), why, why.starts_with("exited") ? when : ""));
 }
@@ -136,9 +136,10 @@ void Supervisor::replaced_worker_exited(const Process& p, ExitStatus status) {
   if (r.phase != Rollout::Phase::Forward) return;  // during a rollback: an ordinary failure
   for (const auto& done : r.to_put_back()) {
     if (done.new_pid == p.pid) {
-      rollout_failed(fmt::format("worker {}: the new process (pid {}) exited ({}) after it took "
-                                 "over",
-                                 to_int(p.slot), to_int(p.pid), status.describe()));
+      rollout_failed(
+          fmt::format("worker {}: the new process (pid {}) exited ({}) after it took "
+                      "over",
+                      to_int(p.slot), to_int(p.pid), status.describe()));
       return;
     }
   }

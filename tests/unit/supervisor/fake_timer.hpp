@@ -3,12 +3,12 @@
 // through the supervisor's on_schedule hook, as the real one is, so a deadline that some entry
 // into the supervisor failed to report never fires here either.
 
-#include "base/clock.hpp"
-#include "supervisor/supervisor.hpp"
-
 #include <gtest/gtest.h>
 
 #include <optional>
+
+#include "base/clock.hpp"
+#include "supervisor/supervisor.hpp"
 
 namespace cservice::supervisor {
 
