@@ -187,10 +187,10 @@ std::size_t Runtime::adopt_orphans(bool all) {
       if (!worker) continue;
       // Its worker still runs: it lives as long as that worker. A descendant is never older
       // than its ancestor, so an older process names a worker pid that has been recycled.
-      const auto born = os::start_ticks(pid);
-      const auto worker_born = os::start_ticks(*worker);
-      if (supervisor_->is_worker(*worker) && born && worker_born && *born >= *worker_born) {
-        continue;
+      if (supervisor_->is_worker(*worker)) {
+        const auto born = os::start_ticks(pid);
+        const auto worker_born = os::start_ticks(*worker);
+        if (!born || !worker_born || *born >= *worker_born) continue;
       }
     }
     supervisor_->adopt_orphan(pid, worker);
