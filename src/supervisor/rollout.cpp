@@ -33,10 +33,6 @@ std::vector<Rollout::Replaced> Rollout::to_put_back() const {
 nlohmann::json Rollout::summary() const {
   nlohmann::json result = {{"replaced", nlohmann::json::array()}};
   for (const auto& r : replaced) result["replaced"].push_back(describe(r));
-  if (phase == Phase::RollingBack) {
-    result["rolledBack"] = nlohmann::json::array();
-    for (const auto& r : restored) result["rolledBack"].push_back(describe(r));
-  }
   return result;
 }
 
@@ -51,15 +47,19 @@ std::string Rollout::failure_message(const std::string& rollback_error) const {
     pids += fmt::format("{}worker {} pid {}", pids.empty() ? "" : ", ", to_int(r.slot),
                         to_int(r.new_pid));
   }
+  for (const WorkerId id : restarting) {
+    pids += fmt::format("{}worker {} (restarting)", pids.empty() ? "" : ", ", to_int(id));
+  }
+  const std::size_t back = restored.size() + restarting.size();
   if (!rollback_error.empty()) {
     return text + fmt::format(
                       "; ROLLBACK FAILED: {}; {} of {} replaced worker(s) rolled back{}{}; the "
                       "others still run the new program",
-                      rollback_error, restored.size(), to_put_back().size(),
+                      rollback_error, back, to_put_back().size(),
                       pids.empty() ? "" : ": ", pids);
   }
-  return text + fmt::format("; rolled back {} worker(s) to the previous program{}{}",
-                            restored.size(), pids.empty() ? "" : ": ", pids);
+  return text + fmt::format("; rolled back {} worker(s) to the previous program{}{}", back,
+                            pids.empty() ? "" : ": ", pids);
 }
 
 }  // namespace cservice::supervisor

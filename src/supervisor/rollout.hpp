@@ -69,6 +69,7 @@ struct Rollout {
   std::set<Pid> retiring;              // old processes told to stop, not yet exited
   std::vector<Replaced> replaced;      // by the forward phase
   std::vector<Replaced> restored;      // by the rollback
+  std::vector<WorkerId> restarting;    // rolled back by a restart: their new process had died
   std::size_t batch = 1;
   Milliseconds stop_timeout{};
   Milliseconds monitor{};
@@ -82,7 +83,7 @@ struct Rollout {
   bool is_over() const { return pending.empty() && active.empty() && retiring.empty(); }
   // The slots the forward phase moved to another program, most recent last.
   std::vector<Replaced> to_put_back() const;
-  // {"replaced": [...]} or, after a rollback, {"replaced": [...], "rolledBack": [...]}.
+  // The answer of a rollout that succeeded: {"replaced": [{worker, oldPid, newPid}...]}.
   nlohmann::json summary() const;
   // The answer's text after a failure: what failed, what was put back, what still runs.
   std::string failure_message(const std::string& rollback_error = {}) const;

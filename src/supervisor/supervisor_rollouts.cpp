@@ -185,6 +185,7 @@ void Supervisor::rollout_failed(const std::string& why) {
       r.pending.push_back(s.id);
     } else {
       s.spec = b.previous;  // its restart runs the previous program
+      r.restarting.push_back(s.id);
     }
   }
   r.batch = rollout_batch_size(r.pending.size(), policy_.restart_concurrency_ratio);
