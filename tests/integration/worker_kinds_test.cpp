@@ -246,6 +246,35 @@ class WorkerKindsTest : public IntegrationTest {
     }
   }
 
+  // Each replacement of `replaced` (a rollout's answer) was ready before the worker it replaced
+  // exited: the log's "pid NEW: ready (why)" line comes before the workerExit event of OLD.
+  void expect_ready_before_old_exited(const json& replaced) {
+    // The answer may overtake the log lines written before it: wait for those first.
+    for (const auto& entry : replaced) {
+      if (!entry.contains("oldPid")) continue;
+      const std::string old_pid = std::to_string(entry["oldPid"].get<pid_t>());
+      service_->wait_for_count("event workerExit \\{\"pid\":" + old_pid + ",", 1, kMargin,
+                               "the exit of pid " + old_pid);
+    }
+    const std::vector<std::string> lines = service_->lines();
+    const auto first = [&lines](const std::regex& re) {
+      const auto it = std::find_if(lines.begin(), lines.end(),
+                                   [&re](const std::string& line) { return std::regex_search(line, re); });
+      return static_cast<std::size_t>(it - lines.begin());
+    };
+    for (const auto& entry : replaced) {
+      if (!entry.contains("oldPid")) continue;
+      const std::string new_pid = std::to_string(entry["newPid"].get<pid_t>());
+      const std::string old_pid = std::to_string(entry["oldPid"].get<pid_t>());
+      const std::size_t ready = first(std::regex("pid " + new_pid + ":? ready \\("));
+      const std::size_t exited = first(std::regex("event workerExit \\{\"pid\":" + old_pid + ","));
+      EXPECT_LT(ready, lines.size()) << "no ready line for pid " << new_pid;
+      EXPECT_LT(exited, lines.size()) << "no workerExit event for pid " << old_pid;
+      EXPECT_LT(ready, exited) << "pid " << old_pid << " exited before its replacement pid "
+                               << new_pid << " was ready";
+    }
+  }
+
   // The descendants that left their worker's process group, by the pid of their worker
   // (from the relayed lines "worker ID[PID]: descendant pid N").
   std::map<pid_t, pid_t> descendants() const {
@@ -342,6 +371,7 @@ TEST_P(RollingTest, ReplacesEveryTargetReadyBeforeStopAndAnswersInTime) {
     EXPECT_NE(std::find(before.begin(), before.end(), entry["oldPid"].get<pid_t>()), before.end());
     EXPECT_NE(std::find(after.begin(), after.end(), entry["newPid"].get<pid_t>()), after.end());
   }
+  expect_ready_before_old_exited(replaced);
   expect_alive(after, "a worker");
   EXPECT_TRUE(all_ready(kMargin)) << workers().dump();
   EXPECT_EQ(health()["health"], "ok");
@@ -703,6 +733,7 @@ TEST_P(ShutdownAllTest, ServiceExitsWithinTheCommandsTimeoutLeavingNothing) {
   const auto sent = Clock::now();
   const Answer answer = command(R"(shutdown all {"timeout": 1000})");
   ASSERT_EQ(answer.status, 200) << describe(answer);
+  EXPECT_EQ(answer.result.value("shutdown", json()), "all") << answer.body;
   const auto status = service.wait_exit(1000ms + kMargin);
   EXPECT_EQ(status, 0) << "the service did not exit within the command's timeout";
   std::printf("exited %lld ms after the command\n",
@@ -738,6 +769,7 @@ TEST_P(SilentHttpUnderLoadTest, RestartAndUpgradeLoseNoRequest) {
   const Answer restarted = command("restart all", kWorkers * kGrace + drain + kMargin);
   ASSERT_EQ(restarted.status, 200) << describe(restarted);
   EXPECT_EQ(restarted.result["replaced"].size(), static_cast<std::size_t>(kWorkers));
+  expect_ready_before_old_exited(restarted.result["replaced"]);
 
   WorkerProgram v2 = new_build(v1);
   v2.args = {"--body", "v2", "--no-notify"};
@@ -745,6 +777,7 @@ TEST_P(SilentHttpUnderLoadTest, RestartAndUpgradeLoseNoRequest) {
       command(upgrade_line("all", v2), kWorkers * kGrace + kMonitor + drain + kMargin);
   ASSERT_EQ(upgraded.status, 200) << describe(upgraded);
   const auto upgrade_done = Clock::now();
+  expect_ready_before_old_exited(upgraded.result["replaced"]);
   // Keep the load on the upgraded service for a moment.
   ASSERT_TRUE(wait_until([&] {
     const auto samples = load.samples();
