@@ -1,7 +1,9 @@
 // hello_worker: a small HTTP server that answers "hello from pid N" — the example worker for
 // cservice, and the worker our zero-downtime tests and benchmarks load.
 //
-// Options: --port P (standalone), --body TEXT (answers "TEXT from pid N"; default "hello").
+// Options: --port P (standalone), --body TEXT (answers "TEXT from pid N"; default "hello"),
+// --no-notify (never says READY=1, as a program that knows nothing of cservice: the master's
+// `auto` mode counts it ready after readyGraceMs).
 // Under cservice it serves on the listening socket the master passes (LISTEN_FDS) and says
 // READY=1 once it accepts. Standalone it binds --port itself (for comparing with and without
 // the supervisor). On SIGTERM it drains: it closes its listener at once (the master's copy keeps
@@ -121,9 +123,13 @@ void start_drain(Server& server) {
 int main(int argc, char** argv) {
   int port = 8080;
   std::string greeting = "hello";
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::string_view(argv[i]) == "--port") port = std::atoi(argv[i + 1]);
-    if (std::string_view(argv[i]) == "--body") greeting = argv[i + 1];
+  bool notify = true;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--no-notify") notify = false;
+    if (i + 1 == argc) break;
+    if (arg == "--port") port = std::atoi(argv[i + 1]);
+    if (arg == "--body") greeting = argv[i + 1];
   }
   asio::io_context io;
   Server server(io);
@@ -155,7 +161,7 @@ int main(int argc, char** argv) {
     if (!ec) start_drain(server);
   });
   asio::co_spawn(io, accept_loop(server), asio::detached);
-  cservice::worker_ready();
+  if (notify) cservice::worker_ready();
   io.run();
   return 0;
 }

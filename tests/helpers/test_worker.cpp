@@ -9,10 +9,19 @@
 //   --print-env          print the worker contract it sees (variables, open fds)
 //   --notify-garbage     send an oversized, a NUL-containing and an unknown datagram first
 //   --stray-child        leave a child process in its group that sleeps forever
+//   --crash-if-worker N  only the worker whose CSERVICE_WORKER_ID is N crashes: at --crash-after
+//                        MS if given, else 100 ms after its READY=1 (--ready-after); the others
+//                        ignore --crash-after. A build that fails on one worker only.
+//   --exit-delay MS      on the stop signal, exit 0 only MS milliseconds later (a slow drain)
+//   --setsid-child       leave a child that calls setsid() (leaving the worker's process group
+//                        and session) and sleeps; it prints "descendant pid N" once it has
+//   --daemon-child       the same through a daemon's double fork: the grandchild, in a session
+//                        of its own, sleeps and prints "descendant pid N"; its parent exits
 // Without --crash-after it runs until SIGTERM/SIGINT and exits 0.
 
 #include <cservice/worker.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -65,6 +74,22 @@ void notify_garbage() {
   cservice::notify("HELLO=world\nno equals sign here\nREADY=maybe");  // unknown: ignored
 }
 
+// Prints this process's pid as "descendant pid N", then becomes a long sleep (same pid).
+[[noreturn]] void report_and_sleep() {
+  std::printf("descendant pid %d\n", ::getpid());
+  std::fflush(stdout);
+  ::execl("/bin/sleep", "sleep", "100000", static_cast<char*>(nullptr));
+  ::_exit(127);
+}
+
+void escaped_child(bool double_fork) {
+  std::fflush(stdout);
+  if (::fork() != 0) return;
+  ::setsid();
+  if (double_fork && ::fork() != 0) ::_exit(0);  // the daemon's parent leaves at once
+  report_and_sleep();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -72,6 +97,8 @@ int main(int argc, char** argv) {
   long long crash_after = -1;
   long burst = 0;
   bool ignore_sigterm = false;
+  long long exit_delay = -1;
+  int crash_if_worker = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     const char* next = i + 1 < argc ? argv[i + 1] : "0";
@@ -81,6 +108,10 @@ int main(int argc, char** argv) {
     else if (arg == "--never-ready") cservice::worker_status("booting");
     else if (arg == "--status") { cservice::worker_status(next); ++i; }
     else if (arg == "--ignore-sigterm") ignore_sigterm = true;
+    else if (arg == "--exit-delay") { exit_delay = std::atoll(next); ++i; }
+    else if (arg == "--crash-if-worker") { crash_if_worker = std::atoi(next); ++i; }
+    else if (arg == "--setsid-child") escaped_child(/*double_fork=*/false);
+    else if (arg == "--daemon-child") escaped_child(/*double_fork=*/true);
     else if (arg == "--print-env") print_env();
     else if (arg == "--notify-garbage") notify_garbage();
     else if (arg == "--stray-child") {
@@ -106,11 +137,27 @@ int main(int argc, char** argv) {
   ::sigaddset(&set, SIGINT);
   ::sigprocmask(SIG_BLOCK, &set, nullptr);
 
+  if (crash_if_worker != 0) {
+    if (crash_if_worker != cservice::worker_id()) {
+      crash_after = -1;
+    } else if (crash_after < 0) {
+      crash_after = std::max(ready_after, 0LL) + 100;
+    }
+  }
+
   const long long start = now_ms();
   bool ready_sent = false;
+  long long exit_at = -1;  // since start: when the slow exit asked for by --exit-delay is due
   for (;;) {
     long long wait = 60'000;
     const long long elapsed = now_ms() - start;
+    if (exit_at >= 0) {
+      if (elapsed >= exit_at) {
+        std::printf("test_worker: exiting %lld ms after the stop signal\n", exit_delay);
+        return 0;
+      }
+      wait = std::min(wait, exit_at - elapsed);
+    }
     if (ready_after >= 0 && !ready_sent) {
       if (elapsed >= ready_after) {
         cservice::worker_ready();
@@ -132,6 +179,10 @@ int main(int argc, char** argv) {
       if (ignore_sigterm) {
         std::printf("test_worker: ignoring %s\n", signal == SIGTERM ? "SIGTERM" : "SIGINT");
         std::fflush(stdout);
+        continue;
+      }
+      if (exit_delay >= 0) {
+        if (exit_at < 0) exit_at = now_ms() - start + exit_delay;
         continue;
       }
       return 0;
