@@ -71,6 +71,43 @@ struct WorkerChannel::Impl : std::enable_shared_from_this<Impl> {
   bool closed = false;
 };
 
+namespace {
+
+// A lingering close of a refused connection: the peer may not have sent its request yet, and
+// its send to a closed socket would fail before it could read the refusal. So stop writing,
+// then wait for the peer to close, a second at most, discarding what it sends.
+void linger_close(stream_protocol::socket socket) {
+  struct Linger : std::enable_shared_from_this<Linger> {
+    explicit Linger(stream_protocol::socket s)
+        : socket(std::move(s)), deadline(socket.get_executor()) {}
+    void read() {
+      socket.async_read_some(asio::buffer(discard), [self = shared_from_this()](
+                                                         const boost::system::error_code& ec,
+                                                         std::size_t) {
+        if (ec) {
+          self->deadline.cancel();
+          return;
+        }
+        self->read();
+      });
+    }
+    stream_protocol::socket socket;
+    asio::steady_timer deadline;
+    std::array<char, 512> discard{};
+  };
+  auto linger = std::make_shared<Linger>(std::move(socket));
+  boost::system::error_code ignored;
+  linger->socket.shutdown(stream_protocol::socket::shutdown_send, ignored);
+  linger->deadline.expires_after(std::chrono::seconds(1));
+  linger->deadline.async_wait([linger](const boost::system::error_code& ec) {
+    boost::system::error_code unused;
+    if (!ec) linger->socket.close(unused);
+  });
+  linger->read();
+}
+
+}  // namespace
+
 asio::awaitable<void> WorkerChannel::Impl::accept_loop() {
   auto self = shared_from_this();
   co_await accept_connections(
@@ -92,22 +129,7 @@ asio::awaitable<void> WorkerChannel::Impl::serve(stream_protocol::socket socket)
                      {},
                      worker ? "too many connections" : "not a worker of this service"});
     co_await asio::async_write(socket, asio::buffer(refusal), use_tuple);
-    // A lingering close: the peer may not have sent its request yet, and a send to a closed
-    // socket fails before it could read the refusal. Stop writing, then wait for the peer to
-    // close, a second at most, discarding what it sends.
-    boost::system::error_code ignored;
-    socket.shutdown(stream_protocol::socket::shutdown_send, ignored);
-    asio::steady_timer deadline(socket.get_executor(), std::chrono::seconds(1));
-    deadline.async_wait([&socket](const boost::system::error_code& ec) {
-      boost::system::error_code unused;
-      if (!ec) socket.close(unused);  // only while the coroutine still waits below
-    });
-    std::array<char, 512> discard{};
-    for (;;) {
-      auto [read_error, n] = co_await socket.async_read_some(asio::buffer(discard), use_tuple);
-      if (read_error) break;
-    }
-    deadline.cancel();
+    linger_close(std::move(socket));
     co_return;
   }
   const CountedConnection counted(connections);
