@@ -37,8 +37,6 @@ class LineSplitter {
     }
   }
 
-  // Bytes held for an incomplete line.
-  std::size_t pending() const { return partial_.size(); }
   std::size_t capacity_for_test() const { return partial_.capacity(); }
 
   // At end of stream: the last line if it had no '\n'.

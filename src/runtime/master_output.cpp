@@ -1,10 +1,11 @@
 #include "runtime/master_output.hpp"
 
-#include "base/log.hpp"
-
 #include <sys/stat.h>
-#include <thread>
 #include <unistd.h>
+
+#include <thread>
+
+#include "base/log.hpp"
 
 namespace cservice::runtime {
 namespace {
@@ -23,8 +24,7 @@ MasterOutput::MasterOutput(boost::asio::io_context& io, OutputSink::Limits limit
       own_err_(same_file(STDOUT_FILENO, STDERR_FILENO)
                    ? nullptr
                    : OutputSink::open(io, STDERR_FILENO, "stderr", limits)),
-      err_(own_err_ ? own_err_.get() : out_.get()),
-      read_buffer_(kReadSize) {
+      err_(own_err_ ? own_err_.get() : out_.get()) {
   previous_log_sink_ = log::set_sink(
       [this, loop_thread = std::this_thread::get_id()](log::Level level, std::string_view message) {
         const std::string line = log::format_line(level, message);

@@ -12,20 +12,17 @@
 #include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
-#include <span>
 #include <string>
 #include <vector>
 
 #include "base/log.hpp"
 #include "runtime/output_sink.hpp"
+#include "runtime/stdio_relay.hpp"
 
 namespace cservice::runtime {
 
 class MasterOutput {
  public:
-  // Bytes of one read from a worker's pipe.
-  static constexpr std::size_t kReadSize = 64 * 1024;
-
   explicit MasterOutput(boost::asio::io_context& io, OutputSink::Limits limits = {});
   ~MasterOutput();
   MasterOutput(const MasterOutput&) = delete;
@@ -34,10 +31,8 @@ class MasterOutput {
   OutputSink& out() { return *out_; }
   OutputSink& err() { return *err_; }  // the same object as out() if fds 1 and 2 are one file
 
-  // Scratch space for a relay's handler: where it reads, and where it builds the prefixed lines
-  // it hands to a sink. Shared by every relay, so valid only until that handler returns.
-  std::span<char> read_buffer() { return read_buffer_; }
-  std::string& batch() { return batch_; }
+  // The read buffer every relay shares.
+  RelayScratch& scratch() { return scratch_; }
 
   // Runs `done` once, posted to the loop, when both sinks are empty (or have failed).
   void when_flushed(std::function<void()> done);
@@ -46,8 +41,7 @@ class MasterOutput {
   std::unique_ptr<OutputSink> out_;
   std::unique_ptr<OutputSink> own_err_;  // null when stderr shares out_
   OutputSink* err_;
-  std::vector<char> read_buffer_;
-  std::string batch_;
+  RelayScratch scratch_;
   log::Sink previous_log_sink_;
 };
 

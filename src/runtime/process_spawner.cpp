@@ -100,7 +100,7 @@ Result<Pid> ProcessSpawner::start(WorkerId id, const supervisor::ProgramSpec& pr
     for (std::size_t i = 0; i < 2; ++i) {
       ++open_relays_;
       auto relay = std::make_shared<StdioRelay>(
-          io_, std::move(read_ends[i]), prefix, output_, i == 0 ? output_.out() : output_.err(),
+          io_, std::move(read_ends[i]), prefix, output_.scratch(), i == 0 ? output_.out() : output_.err(),
           [this] {
             --open_relays_;
             on_output_closed_();

@@ -14,10 +14,10 @@ constexpr int kReadsPerTurn = 4;
 }  // namespace
 
 StdioRelay::StdioRelay(boost::asio::io_context& io, os::UniqueFd pipe, std::string prefix,
-                       MasterOutput& output, OutputSink& sink, std::function<void()> on_closed)
+                       RelayScratch& scratch, OutputSink& sink, std::function<void()> on_closed)
     : pipe_(io, pipe.release()),
       prefix_(std::move(prefix)),
-      output_(output),
+      scratch_(scratch),
       sink_(sink),
       on_closed_(std::move(on_closed)) {
   // Only the read end, which is ours alone; the worker's end stays blocking.
@@ -45,7 +45,7 @@ void StdioRelay::pump() {
       sink_.when_drained([self = shared_from_this()] { self->pump(); });
       return;
     }
-    const auto buffer = output_.read_buffer();
+    auto& buffer = scratch_.read;
     const ssize_t n = ::read(pipe_.native_handle(), buffer.data(), buffer.size());
     if (n > 0) {
       relay(std::string_view(buffer.data(), static_cast<std::size_t>(n)), false);
@@ -67,7 +67,7 @@ void StdioRelay::pump() {
 }
 
 void StdioRelay::relay(std::string_view data, bool last) {
-  std::string& batch = output_.batch();
+  std::string& batch = scratch_.batch;
   batch.clear();
   const auto add_line = [this, &batch](std::string_view line) {
     batch += prefix_;

@@ -6,7 +6,7 @@
 // piece, so lines from different workers never interleave mid-line.
 //
 // It never blocks the loop and never drops a line: it waits for the pipe to be readable, reads
-// without blocking into the buffer all relays share (MasterOutput::read_buffer()) and hands the
+// without blocking into the buffer all relays share (RelayScratch) and hands the
 // whole lines to the sink at once. While the sink is full it stops reading, so the worker blocks
 // on its own write once its pipe is full, as on a slow terminal; it reads again once the sink
 // has drained. What it keeps between reads: its prefix and an incomplete line, if any (cut at
@@ -17,20 +17,28 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "os/unique_fd.hpp"
 #include "runtime/line_splitter.hpp"
-#include "runtime/master_output.hpp"
 #include "runtime/output_sink.hpp"
 
 namespace cservice::runtime {
 
+// Scratch space shared by every relay of a master (MasterOutput owns it): where a relay reads,
+// and where it builds the prefixed lines it hands to its sink. Valid only within one handler.
+struct RelayScratch {
+  static constexpr std::size_t kReadSize = 64 * 1024;
+  std::vector<char> read = std::vector<char>(kReadSize);
+  std::string batch;
+};
+
 class StdioRelay : public std::enable_shared_from_this<StdioRelay> {
  public:
-  // `sink` (one of `output`'s) and `output` must outlive every handler of the relay. `on_closed`
-  // runs once, at end of file.
+  // `scratch` and `sink` must outlive every handler of the relay. `on_closed` runs once, at end
+  // of file.
   StdioRelay(boost::asio::io_context& io, os::UniqueFd pipe, std::string prefix,
-             MasterOutput& output, OutputSink& sink, std::function<void()> on_closed);
+             RelayScratch& scratch, OutputSink& sink, std::function<void()> on_closed);
   void start();
 
  private:
@@ -43,7 +51,7 @@ class StdioRelay : public std::enable_shared_from_this<StdioRelay> {
 
   boost::asio::posix::stream_descriptor pipe_;
   std::string prefix_;
-  MasterOutput& output_;
+  RelayScratch& scratch_;
   OutputSink& sink_;
   std::function<void()> on_closed_;
   LineSplitter splitter_;
