@@ -99,12 +99,12 @@ Result<Pid> ProcessSpawner::start(WorkerId id, const supervisor::ProgramSpec& pr
     const std::string prefix = fmt::format("worker {}[{}]: ", to_int(id), to_int(pid));
     for (std::size_t i = 0; i < 2; ++i) {
       ++open_relays_;
-      auto relay = std::make_shared<StdioRelay>(
-          io_, std::move(read_ends[i]), prefix, output_.scratch(), i == 0 ? output_.out() : output_.err(),
-          [this] {
-            --open_relays_;
-            on_output_closed_();
-          });
+      OutputSink& sink = i == 0 ? output_.out() : output_.err();
+      auto relay = std::make_shared<StdioRelay>(io_, std::move(read_ends[i]), prefix,
+                                                output_.scratch(), sink, [this] {
+                                                  --open_relays_;
+                                                  on_output_closed_();
+                                                });
       relay->start();
     }
   }

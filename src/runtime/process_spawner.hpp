@@ -25,9 +25,9 @@ namespace cservice::runtime {
 
 class ProcessSpawner final : public supervisor::Spawner {
  public:
-  // `options`, `sockets` and `output` must outlive the spawner. `on_exit` runs on the loop when a worker's
-  // pidfd says it has exited (the caller then reaps); `on_output_closed` when one of the output
-  // pipes reaches end of file.
+  // `options`, `sockets` and `output` must outlive the spawner. `on_exit` runs on the loop when a
+  // worker's pidfd says it has exited (the caller then reaps); `on_output_closed` when one of the
+  // output pipes reaches end of file.
   ProcessSpawner(boost::asio::io_context& io, const config::Options& options,
                  const std::vector<os::ListenSocket>& sockets, const std::string& notify_address,
                  MasterOutput& output, std::function<void()> on_exit,

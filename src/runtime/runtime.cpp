@@ -42,7 +42,8 @@ Result<std::unique_ptr<Runtime>> Runtime::create(config::Options options,
   runtime->notify_ = std::move(*notify);
   runtime->spawner_ = std::make_unique<ProcessSpawner>(
       runtime->io_, runtime->options_, runtime->sockets_, runtime->notify_->address(),
-      *runtime->output_, [r = runtime.get()] { r->reap(); }, [r = runtime.get()] { r->on_output_closed(); });
+      *runtime->output_, [r = runtime.get()] { r->reap(); },
+      [r = runtime.get()] { r->on_output_closed(); });
   runtime->supervisor_ = std::make_unique<supervisor::Supervisor>(
       runtime->options_.policy,
       supervisor::ProgramSpec{runtime->options_.program, runtime->options_.args,

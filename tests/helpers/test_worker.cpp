@@ -17,12 +17,12 @@
 #include <cservice/worker.hpp>
 
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <climits>
 #include <dirent.h>
 #include <string>
 #include <string_view>
