@@ -3,9 +3,12 @@
 #include <cerrno>
 #include <poll.h>
 #include <unistd.h>
+#include <utility>
 
 namespace cservice::log {
 namespace {
+
+constexpr int kFullWaitMs = 1000;
 
 Sink& sink() {
   static Sink current;
@@ -23,7 +26,7 @@ std::string_view prefix(Level level) {
 
 }  // namespace
 
-void set_sink(Sink s) { sink() = std::move(s); }
+Sink set_sink(Sink s) { return std::exchange(sink(), std::move(s)); }
 void reset_sink() { sink() = nullptr; }
 
 void write(Level level, std::string_view message) {
@@ -31,11 +34,15 @@ void write(Level level, std::string_view message) {
     sink()(level, message);
     return;
   }
+  // One write per line: a line is never torn by a concurrent writer on the same pipe.
+  (void)write_all(STDERR_FILENO, format_line(level, message));
+}
+
+std::string format_line(Level level, std::string_view message) {
   std::string line(prefix(level));
   line += message;
   line += '\n';
-  // One write per line: a line is never torn by a concurrent writer on the same pipe.
-  (void)write_all(STDERR_FILENO, line);
+  return line;
 }
 
 bool write_all(int fd, std::string_view data) noexcept {
@@ -44,9 +51,10 @@ bool write_all(int fd, std::string_view data) noexcept {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) {
-        // A non-blocking stdout that is full: wait until it drains rather than lose lines.
+        // Someone else made this description non-blocking and it is full: wait for a reader,
+        // within a bound (the loop never calls this; the runtime's sinks do not block).
         pollfd pfd{fd, POLLOUT, 0};
-        (void)::poll(&pfd, 1, -1);
+        if (::poll(&pfd, 1, kFullWaitMs) == 0) return false;
         continue;
       }
       return false;

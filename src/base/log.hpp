@@ -1,6 +1,8 @@
 #pragma once
 // The master's log: one line per call, written whole to stderr with a "cservice: " prefix.
 // Lines from workers are relayed elsewhere (runtime/stdio_relay). Never log an access key.
+// While the runtime runs, lines go through its stderr sink (runtime/master_output), which never
+// blocks the loop; the default sink below is for before and after, and for the CLI.
 
 #include <fmt/format.h>
 
@@ -12,10 +14,14 @@ namespace cservice::log {
 
 enum class Level { Info, Warning, Error };
 
-// Where lines go. The default writes to stderr; tests may capture.
+// Where lines go. The default writes to stderr; tests may capture. set_sink() returns the sink
+// it replaces (empty: the default), for the caller to put back.
 using Sink = std::function<void(Level, std::string_view line)>;
-void set_sink(Sink sink);
+Sink set_sink(Sink sink);
 void reset_sink();
+
+// The line the default sink writes for `message`: prefix, message, '\n'.
+std::string format_line(Level level, std::string_view message);
 
 void write(Level level, std::string_view message);
 
@@ -32,7 +38,9 @@ void error(fmt::format_string<Args...> format, Args&&... args) {
   write(Level::Error, fmt::format(format, std::forward<Args>(args)...));
 }
 
-// Writes all of `data` to `fd`, retrying short writes and EINTR. Returns false on error.
+// Writes all of `data` to `fd`, retrying short writes and EINTR. On a non-blocking fd that stays
+// full it gives up after a second (the line is lost rather than the process stuck). Returns
+// false on error.
 bool write_all(int fd, std::string_view data) noexcept;
 
 }  // namespace cservice::log

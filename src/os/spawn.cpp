@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <linux/close_range.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sched.h>
 #include <sys/wait.h>
@@ -25,6 +26,10 @@ struct ChildFailure {
 };
 constexpr std::array<const char*, 5> kStages = {"prepare descriptors", "set parent-death signal",
                                                 "chdir", "exec", "open /dev/null"};
+
+// The RLIMIT_NOFILE this process started with, restored in children, if it was raised.
+bool fd_limit_raised = false;
+rlimit original_fd_limit{};
 
 // The child runs on a stack of our own (see kChildStackSize), which the sanitizers do not know:
 // their instrumentation of a no-return call would warn there. The code between clone and exec
@@ -98,6 +103,9 @@ CSERVICE_CHILD_CODE [[noreturn]] void run_child(const SpawnSpec& spec, char* con
   }
   // Everything else closes at exec (the error pipe stays usable until then).
   if (::syscall(SYS_close_range, high, ~0U, CLOSE_RANGE_CLOEXEC) != 0) child_fail(errfd, 0);
+  // Lowering the soft limit is always allowed, and leaves the master's own (rlimits are per
+  // process even with CLONE_VM).
+  if (fd_limit_raised) (void)::setrlimit(RLIMIT_NOFILE, &original_fd_limit);
 
   for (char* const* digits = pid_digits; *digits != nullptr; ++digits) {
     format_pid(*digits, ::getpid());
@@ -201,6 +209,22 @@ Result<Child> spawn(const SpawnSpec& spec) {
     return os_error(fmt::format("spawn {}: {}", spec.program, stage), failure.err);
   }
   return Child(Pid{pid}, std::move(pidfd));
+}
+
+Result<void> raise_open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return os_error("getrlimit RLIMIT_NOFILE", errno);
+  if (limit.rlim_cur >= limit.rlim_max) return {};
+  const rlimit original = limit;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return os_error(fmt::format("raise the open file limit from {} to {}", original.rlim_cur,
+                                limit.rlim_max),
+                    errno);
+  }
+  if (!fd_limit_raised) original_fd_limit = original;
+  fd_limit_raised = true;
+  return {};
 }
 
 }  // namespace cservice::os

@@ -31,4 +31,10 @@ struct SpawnSpec {
 
 Result<Child> spawn(const SpawnSpec& spec);
 
+// Raises this process's soft RLIMIT_NOFILE to its hard limit (a master of a thousand workers
+// needs a few thousand fds). Processes spawned afterwards get the soft limit back that this
+// process started with, as systemd does: programs using select() break above 1024.
+// Call before the first spawn(), from the loop thread.
+Result<void> raise_open_file_limit();
+
 }  // namespace cservice::os

@@ -33,10 +33,12 @@ bool is_contract_variable(std::string_view entry) {
 
 ProcessSpawner::ProcessSpawner(boost::asio::io_context& io, const config::Options& options,
                                const std::vector<os::ListenSocket>& sockets,
-                               const std::string& notify_address, std::function<void()> on_exit,
+                               const std::string& notify_address, MasterOutput& output,
+                               std::function<void()> on_exit,
                                std::function<void()> on_output_closed)
     : io_(io),
       options_(options),
+      output_(output),
       on_exit_(std::move(on_exit)),
       on_output_closed_(std::move(on_output_closed)) {
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
@@ -100,9 +102,9 @@ Result<Pid> ProcessSpawner::start(WorkerId id, const supervisor::ProgramSpec& pr
     const std::string prefix = fmt::format("worker {}[{}]: ", to_int(id), to_int(pid));
     for (std::size_t i = 0; i < 2; ++i) {
       ++open_relays_;
+      OutputSink& sink = i == 0 ? output_.out() : output_.err();
       auto relay = std::make_shared<StdioRelay>(io_, std::move(read_ends[i]), prefix,
-                                                i == 0 ? STDOUT_FILENO : STDERR_FILENO,
-                                                [this] {
+                                                output_.scratch(), sink, [this] {
                                                   --open_relays_;
                                                   on_output_closed_();
                                                 });

@@ -3,10 +3,13 @@
 // (NOTIFY_SOCKET, LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES, CSERVICE_WORKER_ID, the listening
 // sockets from fd 3), relays their output, and watches each pidfd so an exit wakes the loop.
 // It does not reap: the runtime's reaper does, and then calls forget(). Loop thread only.
+// Output goes to the master's stdout and stderr through `output`'s sinks, with backpressure
+// (see StdioRelay): a worker costs the master a few KB, whatever it writes.
 
 #include "config/options.hpp"
 #include "os/child.hpp"
 #include "os/listen_socket.hpp"
+#include "runtime/master_output.hpp"
 #include "supervisor/types.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -25,12 +28,13 @@ inline constexpr std::string_view kWorkerPidVariable = "CSERVICE_WORKER_PID";
 
 class ProcessSpawner final : public supervisor::Spawner {
  public:
-  // `options` and `sockets` must outlive the spawner. `on_exit` runs on the loop when a worker's
-  // pidfd says it has exited (the caller then reaps); `on_output_closed` when one of the output
-  // pipes reaches end of file.
+  // `options`, `sockets` and `output` must outlive the spawner. `on_exit` runs on the loop when a
+  // worker's pidfd says it has exited (the caller then reaps); `on_output_closed` when one of the
+  // output pipes reaches end of file.
   ProcessSpawner(boost::asio::io_context& io, const config::Options& options,
                  const std::vector<os::ListenSocket>& sockets, const std::string& notify_address,
-                 std::function<void()> on_exit, std::function<void()> on_output_closed);
+                 MasterOutput& output, std::function<void()> on_exit,
+                 std::function<void()> on_output_closed);
   ~ProcessSpawner() override;
 
   Result<Pid> start(WorkerId id, const supervisor::ProgramSpec& spec) override;
@@ -56,6 +60,7 @@ class ProcessSpawner final : public supervisor::Spawner {
 
   boost::asio::io_context& io_;
   const config::Options& options_;
+  MasterOutput& output_;
   std::vector<int> passed_fds_;
   std::vector<std::string> base_env_;
   std::function<void()> on_exit_;

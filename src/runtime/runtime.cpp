@@ -3,6 +3,7 @@
 #include "base/log.hpp"
 #include "os/proc.hpp"
 #include "os/signals.hpp"
+#include "os/spawn.hpp"
 
 #include <cerrno>
 #include <charconv>
@@ -13,8 +14,9 @@
 namespace cservice::runtime {
 namespace {
 
-// After the last worker is gone, output still in its pipes is relayed for at most this long
-// (a grandchild that escaped the process group could hold a pipe open forever).
+// After the last worker is gone, output still in its pipes or queued for the master's stdout and
+// stderr is written for at most this long (a grandchild that escaped the process group could
+// hold a pipe open forever; nobody may be reading stdout).
 constexpr auto kOutputDrainLimit = std::chrono::seconds(2);
 
 supervisor::ExitStatus exit_status(const siginfo_t& info) {
@@ -30,7 +32,10 @@ Result<std::unique_ptr<Runtime>> Runtime::create(config::Options options,
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return os_error("PR_SET_CHILD_SUBREAPER", errno);
   // A closed stdout or client must be an error code, not the death of the master.
   ::signal(SIGPIPE, SIG_IGN);
+  // Each worker holds a pidfd and two pipes in the master: a thousand need more than 1024 fds.
+  if (auto raised = os::raise_open_file_limit(); !raised) log::warn("{}", raised.error().message);
   std::unique_ptr<Runtime> runtime(new Runtime(std::move(options), std::move(sockets)));
+  runtime->output_ = std::make_unique<MasterOutput>(runtime->io_);
   auto notify = NotifySocket::open(
       runtime->io_, [r = runtime.get()](Pid sender, const NotifyMessage& message) {
         r->on_notify(sender, message);
@@ -39,7 +44,8 @@ Result<std::unique_ptr<Runtime>> Runtime::create(config::Options options,
   runtime->notify_ = std::move(*notify);
   runtime->spawner_ = std::make_unique<ProcessSpawner>(
       runtime->io_, runtime->options_, runtime->sockets_, runtime->notify_->address(),
-      [r = runtime.get()] { r->reap(); }, [r = runtime.get()] { r->on_output_closed(); });
+      *runtime->output_, [r = runtime.get()] { r->reap(); },
+      [r = runtime.get()] { r->on_output_closed(); });
   runtime->supervisor_ = std::make_unique<supervisor::Supervisor>(
       runtime->options_.policy,
       supervisor::ProgramSpec{runtime->options_.program, runtime->options_.args,
@@ -223,19 +229,17 @@ void Runtime::finish() {
   finishing_ = true;
   timer_.cancel();
   log::info("all workers stopped");
-  if (spawner_->open_relays() == 0) {
-    stop_loop();
-    return;
-  }
-  // Let the relays write out what the workers left in their pipes, within a bound.
+  // Let the relays write out what the workers left in their pipes, and the sinks what they have
+  // queued, within a bound: stdout may be a pipe nobody reads.
   drain_timer_.expires_after(kOutputDrainLimit);
   drain_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) stop_loop();
   });
+  on_output_closed();
 }
 
 void Runtime::on_output_closed() {
-  if (finishing_ && spawner_->open_relays() == 0) stop_loop();
+  if (finishing_ && spawner_->open_relays() == 0) output_->when_flushed([this] { stop_loop(); });
 }
 
 void Runtime::stop_loop() {

@@ -16,6 +16,7 @@
 #include "base/clock.hpp"
 #include "config/options.hpp"
 #include "os/listen_socket.hpp"
+#include "runtime/master_output.hpp"
 #include "runtime/notify_socket.hpp"
 #include "runtime/process_spawner.hpp"
 #include "runtime/program_run.hpp"
@@ -34,7 +35,9 @@ namespace cservice::runtime {
 
 class Runtime {
  public:
-  // Makes the master a child subreaper and opens the notify socket. Workers start in run().
+  // Makes the master a child subreaper, raises its open-file limit, opens the notify socket and
+  // routes the master's log through its non-blocking stderr (until the runtime is destroyed).
+  // Workers start in run().
   static Result<std::unique_ptr<Runtime>> create(config::Options options,
                                                  std::vector<os::ListenSocket> sockets);
   ~Runtime();
@@ -75,7 +78,7 @@ class Runtime {
   // Hands the orphans among our children to the supervisor: those whose worker is gone, or
   // with `all`, every child that is not a worker or command. Returns how many.
   std::size_t adopt_orphans(bool all);
-  void finish();  // the last worker is gone: drain output, then stop the loop
+  void finish();  // the last worker is gone: drain pipes and output queues, then stop the loop
   void on_output_closed();
   void stop_loop();
 
@@ -85,6 +88,7 @@ class Runtime {
   SteadyClock clock_;
   supervisor::EventBus events_;
   std::unique_ptr<NotifySocket> notify_;
+  std::unique_ptr<MasterOutput> output_;  // stdout, stderr and the master's log; outlives spawner_
   std::unique_ptr<ProcessSpawner> spawner_;
   std::unique_ptr<supervisor::Supervisor> supervisor_;
   boost::asio::steady_timer timer_;

@@ -1,44 +1,88 @@
 #include "runtime/stdio_relay.hpp"
 
-#include "base/log.hpp"
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <cerrno>
 
 namespace cservice::runtime {
+namespace {
+
+// Reads in one turn of the loop before the relay lets other handlers run.
+constexpr int kReadsPerTurn = 4;
+
+}  // namespace
 
 StdioRelay::StdioRelay(boost::asio::io_context& io, os::UniqueFd pipe, std::string prefix,
-                       int out_fd, std::function<void()> on_closed)
+                       RelayScratch& scratch, OutputSink& sink, std::function<void()> on_closed)
     : pipe_(io, pipe.release()),
       prefix_(std::move(prefix)),
-      out_fd_(out_fd),
-      on_closed_(std::move(on_closed)) {}
-
-void StdioRelay::start() { read_more(); }
-
-void StdioRelay::read_more() {
-  pipe_.async_read_some(boost::asio::buffer(buffer_),
-                        [self = shared_from_this()](const boost::system::error_code& ec,
-                                                    std::size_t n) { self->on_read(ec, n); });
+      scratch_(scratch),
+      sink_(sink),
+      on_closed_(std::move(on_closed)) {
+  // Only the read end, which is ours alone; the worker's end stays blocking.
+  boost::system::error_code ignored;
+  pipe_.non_blocking(true, ignored);
 }
 
-void StdioRelay::on_read(const boost::system::error_code& ec, std::size_t n) {
-  const auto add_line = [this](std::string_view line) {
-    batch_ += prefix_;
-    batch_ += line;
-    batch_ += '\n';
-  };
-  splitter_.feed(std::string_view(buffer_.data(), n), add_line);
-  if (ec) splitter_.finish(add_line);
-  if (!batch_.empty()) {
-    (void)log::write_all(out_fd_, batch_);
-    batch_.clear();
-  }
-  if (ec) {
-    // EOF (every writer is gone) or a read error: either way this pipe is done.
-    boost::system::error_code ignored;
-    pipe_.close(ignored);
-    if (on_closed_) on_closed_();
+// The worker may have written before the pipe was registered with the reactor, whose events are
+// edge-triggered: read first.
+void StdioRelay::start() { pump(); }
+
+void StdioRelay::wait_readable() {
+  pipe_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                   [self = shared_from_this()](const boost::system::error_code& ec) {
+                     if (ec == boost::asio::error::operation_aborted) return;
+                     self->pump();
+                   });
+}
+
+void StdioRelay::pump() {
+  for (int reads = 0; reads < kReadsPerTurn; ++reads) {
+    if (sink_.is_full()) {
+      // Backpressure: leave the bytes in the pipe. Reading resumes from here, not from a
+      // readiness event: the reactor is edge-triggered and a blocked worker writes no more.
+      sink_.when_drained([self = shared_from_this()] { self->pump(); });
+      return;
+    }
+    auto& buffer = scratch_.read;
+    const ssize_t n = ::read(pipe_.native_handle(), buffer.data(), buffer.size());
+    if (n > 0) {
+      relay(std::string_view(buffer.data(), static_cast<std::size_t>(n)), false);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // Everything is read: the next write of the worker is a new readiness event.
+      wait_readable();
+      return;
+    }
+    // End of file (every writer is gone) or a read error: either way this pipe is done.
+    relay({}, true);
+    close();
     return;
   }
-  read_more();
+  // A busy pipe: give the other handlers (and relays) their turn, then go on.
+  boost::asio::post(pipe_.get_executor(), [self = shared_from_this()] { self->pump(); });
+}
+
+void StdioRelay::relay(std::string_view data, bool last) {
+  std::string& batch = scratch_.batch;
+  batch.clear();
+  const auto add_line = [this, &batch](std::string_view line) {
+    batch += prefix_;
+    batch += line;
+    batch += '\n';
+  };
+  splitter_.feed(data, add_line);
+  if (last) splitter_.finish(add_line);
+  if (!batch.empty()) sink_.write(batch);
+}
+
+void StdioRelay::close() {
+  boost::system::error_code ignored;
+  pipe_.close(ignored);
+  if (on_closed_) on_closed_();
 }
 
 }  // namespace cservice::runtime

@@ -1,41 +1,60 @@
 #pragma once
-// StdioRelay copies one worker pipe (stdout or stderr) to the master's own stdout or stderr,
-// line by line, each line prefixed with the worker's name. It reads until end of file, not
-// until the worker is reaped, so a worker that writes and crashes at once loses nothing: the
-// pipe keeps what was written after the writer is gone. Each batch of whole lines goes out in
-// one write, so lines from different workers never interleave mid-line.
-
-#include "os/unique_fd.hpp"
-#include "runtime/line_splitter.hpp"
+// StdioRelay copies one worker pipe (stdout or stderr) to one of the master's outputs, line by
+// line, each line prefixed with the worker's name. It reads until end of file, not until the
+// worker is reaped, so a worker that writes and crashes at once loses nothing: the pipe keeps
+// what was written after the writer is gone. The lines of each read go to the sink in one
+// piece, so lines from different workers never interleave mid-line.
+//
+// It never blocks the loop and never drops a line: it waits for the pipe to be readable, reads
+// without blocking into the buffer all relays share (RelayScratch) and hands the
+// whole lines to the sink at once. While the sink is full it stops reading, so the worker blocks
+// on its own write once its pipe is full, as on a slow terminal; it reads again once the sink
+// has drained. What it keeps between reads: its prefix and an incomplete line, if any (cut at
+// 64 KiB, see LineSplitter). Loop thread only; kept alive by its pending wait.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-
-#include <array>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include "os/unique_fd.hpp"
+#include "runtime/line_splitter.hpp"
+#include "runtime/output_sink.hpp"
 
 namespace cservice::runtime {
 
+// Scratch space shared by every relay of a master (MasterOutput owns it): where a relay reads,
+// and where it builds the prefixed lines it hands to its sink. Valid only within one handler.
+struct RelayScratch {
+  static constexpr std::size_t kReadSize = 64 * 1024;
+  std::vector<char> read = std::vector<char>(kReadSize);
+  std::string batch;
+};
+
 class StdioRelay : public std::enable_shared_from_this<StdioRelay> {
  public:
-  // `out_fd` is borrowed (the master's 1 or 2). `on_closed` runs once, at end of file.
-  StdioRelay(boost::asio::io_context& io, os::UniqueFd pipe, std::string prefix, int out_fd,
-             std::function<void()> on_closed);
+  // `scratch` and `sink` must outlive every handler of the relay. `on_closed` runs once, at end
+  // of file.
+  StdioRelay(boost::asio::io_context& io, os::UniqueFd pipe, std::string prefix,
+             RelayScratch& scratch, OutputSink& sink, std::function<void()> on_closed);
   void start();
 
  private:
-  void read_more();
-  void on_read(const boost::system::error_code& ec, std::size_t n);
+  // Reads what the pipe holds now, then waits for more (or for the sink to drain).
+  void pump();
+  void wait_readable();
+  // Relays `data` as prefixed lines; at end of file (`last`) the incomplete line too.
+  void relay(std::string_view data, bool last);
+  void close();
 
   boost::asio::posix::stream_descriptor pipe_;
   std::string prefix_;
-  int out_fd_;
+  RelayScratch& scratch_;
+  OutputSink& sink_;
   std::function<void()> on_closed_;
   LineSplitter splitter_;
-  std::array<char, 64 * 1024> buffer_{};
-  std::string batch_;
 };
 
 }  // namespace cservice::runtime

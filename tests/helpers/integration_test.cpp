@@ -79,9 +79,9 @@ void IntegrationTest::TearDown() {
 
 ServiceProcess& IntegrationTest::start(std::vector<std::string> args,
                                        std::map<std::string, std::string> env, std::string cwd,
-                                       ServiceProcess::Stdin input) {
+                                       ServiceProcess::Stdin input, ServiceProcess::Output output) {
   services_.push_back(std::make_unique<ServiceProcess>(std::move(args), std::move(env),
-                                                       std::move(cwd), input));
+                                                       std::move(cwd), input, output));
   return *services_.back();
 }
 

@@ -19,7 +19,9 @@ class IntegrationTest : public ::testing::Test {
   void TearDown() override;
 
   ServiceProcess& start(std::vector<std::string> args, std::map<std::string, std::string> env = {},
-                        std::string cwd = {}, ServiceProcess::Stdin input = ServiceProcess::Stdin::Null);
+                        std::string cwd = {},
+                        ServiceProcess::Stdin input = ServiceProcess::Stdin::Null,
+                        ServiceProcess::Output output = ServiceProcess::Output::Read);
   // Starts a library-mode program (it is the master) with `args`.
   ServiceProcess& start_program(const std::string& path, std::vector<std::string> args);
   const std::string& temp_dir() const { return temp_dir_; }

@@ -1,17 +1,20 @@
 #include "service_process.hpp"
 
-#include <cerrno>
-#include <csignal>
-#include <cstring>
 #include <fcntl.h>
-#include <cstdio>
-#include <fstream>
-#include <functional>
 #include <poll.h>
 #include <pty.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <regex>
 
 extern "C" {
 #include <sys/pidfd.h>
@@ -44,18 +47,18 @@ std::string library_service_binary() { return LIBRARY_SERVICE_BINARY; }
 std::string library_test_service_binary() { return LIBRARY_TEST_SERVICE_BINARY; }
 
 ServiceProcess::ServiceProcess(std::vector<std::string> args,
-                               std::map<std::string, std::string> env, std::string cwd,
-                               Stdin input)
+                               std::map<std::string, std::string> env, std::string cwd, Stdin input,
+                               Output output)
     : ServiceProcess(Program{cservice_binary()}, std::move(args), std::move(env), std::move(cwd),
-                     input) {}
+                     input, output) {}
 
 ServiceProcess::ServiceProcess(const Program& program, std::vector<std::string> args,
                                std::map<std::string, std::string> env)
-    : ServiceProcess(program, std::move(args), std::move(env), {}, Stdin::Null) {}
+    : ServiceProcess(program, std::move(args), std::move(env), {}, Stdin::Null, Output::Read) {}
 
 ServiceProcess::ServiceProcess(const Program& program, std::vector<std::string> args,
-                               std::map<std::string, std::string> env, std::string cwd,
-                               Stdin input) {
+                               std::map<std::string, std::string> env, std::string cwd, Stdin input,
+                               Output output) {
   args.insert(args.begin(), program.path);
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
@@ -69,6 +72,11 @@ ServiceProcess::ServiceProcess(const Program& program, std::vector<std::string> 
 
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
+    report_failure(std::string("pipe: ") + std::strerror(errno));
+    return;
+  }
+  int held[2] = {-1, -1};
+  if (output != Output::Read && ::pipe2(held, O_CLOEXEC) != 0) {
     report_failure(std::string("pipe: ") + std::strerror(errno));
     return;
   }
@@ -98,8 +106,8 @@ ServiceProcess::ServiceProcess(const Program& program, std::vector<std::string> 
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a crashed test takes its service with it
     if (::getppid() != parent) ::_exit(1);
     ::dup2(child_stdin, 0);
-    ::dup2(fds[1], 1);
-    ::dup2(fds[1], 2);
+    ::dup2(output == Output::Read ? fds[1] : held[1], 1);
+    ::dup2(output == Output::HeldAll ? held[1] : fds[1], 2);
     if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
     ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
@@ -107,7 +115,85 @@ ServiceProcess::ServiceProcess(const Program& program, std::vector<std::string> 
   ::close(fds[1]);
   ::close(child_stdin);
   pidfd_ = ::pidfd_open(pid_, 0);
-  reader_ = std::thread([this, fd = fds[0]] { read_output(fd); });
+  if (output != Output::Read) {
+    ::close(held[1]);
+    held_fd_ = held[0];
+    ++open_outputs_;
+  }
+  if (output == Output::HeldAll) {
+    ::close(fds[0]);
+  } else {
+    ++open_outputs_;
+    readers_.emplace_back([this, fd = fds[0]] { read_output(fd, {}); });
+  }
+}
+
+std::size_t ServiceProcess::held_bytes() const {
+  int bytes = 0;
+  if (held_fd_ < 0 || ::ioctl(held_fd_, FIONREAD, &bytes) != 0) return 0;
+  return static_cast<std::size_t>(bytes);
+}
+
+std::size_t ServiceProcess::held_capacity() const {
+  const int size = held_fd_ < 0 ? -1 : ::fcntl(held_fd_, F_GETPIPE_SZ);
+  return size < 0 ? 0 : static_cast<std::size_t>(size);
+}
+
+std::optional<ServiceProcess::Match> ServiceProcess::read_held_until(
+    const std::string& pattern, std::chrono::milliseconds timeout, const std::string& what) {
+  const std::regex re(pattern);
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      for (; cursor_ < lines_.size(); ++cursor_) {
+        std::smatch match;
+        if (std::regex_search(lines_[cursor_], match, re)) {
+          ++cursor_;
+          return Match(match.begin(), match.end());
+        }
+      }
+    }
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    pollfd ready{held_fd_, POLLIN, 0};
+    if (held_fd_ < 0 || left.count() <= 0 ||
+        ::poll(&ready, 1, static_cast<int>(left.count())) <= 0) {
+      report_failure("timed out after " + std::to_string(timeout.count()) +
+                     " ms reading the held output for " + what + " (/" + pattern + "/)");
+      return std::nullopt;
+    }
+    // One byte at a time: nothing past the line wanted leaves the pipe.
+    char byte = 0;
+    const ssize_t n = ::read(held_fd_, &byte, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      report_failure("the held output ended before " + what);
+      return std::nullopt;
+    }
+    held_partial_ += byte;
+    if (byte == '\n') add_lines(held_partial_);
+  }
+}
+
+void ServiceProcess::release_output() {
+  if (held_fd_ < 0) return;
+  readers_.emplace_back(
+      [this, fd = held_fd_, partial = std::move(held_partial_)] { read_output(fd, partial); });
+  held_fd_ = -1;
+}
+
+void ServiceProcess::add_lines(std::string& partial) {
+  std::size_t start = 0;
+  std::vector<std::string> complete;
+  for (std::size_t nl; (nl = partial.find('\n', start)) != std::string::npos; start = nl + 1) {
+    complete.push_back(partial.substr(start, nl - start));
+  }
+  partial.erase(0, start);
+  if (complete.empty()) return;
+  std::lock_guard lock(mutex_);
+  for (auto& line : complete) lines_.push_back(std::move(line));
+  changed_.notify_all();
 }
 
 void ServiceProcess::write_stdin(const std::string& text) {
@@ -123,39 +209,35 @@ void ServiceProcess::close_stdin() {
 
 ServiceProcess::~ServiceProcess() {
   close_stdin();
+  if (held_fd_ >= 0) {
+    // Never read: what it holds goes with it.
+    ::close(held_fd_);
+    held_fd_ = -1;
+    std::lock_guard lock(mutex_);
+    eof_ = --open_outputs_ == 0;
+  }
   if (pid_ > 0 && !exited_) {
     ::kill(-pid_, SIGKILL);
     ::kill(pid_, SIGKILL);
     wait_exit(10s);
   }
-  if (reader_.joinable()) reader_.join();
+  for (auto& reader : readers_) reader.join();
   if (pidfd_ >= 0) ::close(pidfd_);
 }
 
-void ServiceProcess::read_output(int fd) {
-  std::string partial;
+void ServiceProcess::read_output(int fd, std::string partial) {
   char buffer[65536];
   for (;;) {
     const ssize_t n = ::read(fd, buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     partial.append(buffer, static_cast<std::size_t>(n));
-    std::size_t start = 0;
-    std::vector<std::string> complete;
-    for (std::size_t nl; (nl = partial.find('\n', start)) != std::string::npos; start = nl + 1) {
-      complete.push_back(partial.substr(start, nl - start));
-    }
-    partial.erase(0, start);
-    if (!complete.empty()) {
-      std::lock_guard lock(mutex_);
-      for (auto& line : complete) lines_.push_back(std::move(line));
-      changed_.notify_all();
-    }
+    add_lines(partial);
   }
   ::close(fd);
   std::lock_guard lock(mutex_);
   if (!partial.empty()) lines_.push_back(partial);
-  eof_ = true;
+  eof_ = --open_outputs_ == 0;
   changed_.notify_all();
 }
 

@@ -2,6 +2,8 @@
 // ServiceProcess runs the real cservice binary for an integration test or a benchmark: its
 // stdout and stderr go into one pipe, read by a thread into a list of lines the caller can wait
 // on. The process is killed (with its whole group) and reaped when the object goes away.
+// With Output::HeldStdout or HeldAll, stdout (and stderr) go into a pipe the test holds but does
+// not read until release_output(), as a stalled log collector would.
 // No test framework here: failures go to the reporter (the tests' fixture makes it a gtest
 // failure; the default prints to stderr).
 
@@ -42,10 +44,14 @@ class ServiceProcess {
  public:
   // What the process gets as stdin: /dev/null, a pipe, or a terminal (a pty) the test writes to.
   enum class Stdin { Null, Pipe, Terminal };
+  // Where stdout and stderr go: both into the pipe read at once (Read); stdout into a held pipe
+  // and stderr read (HeldStdout); both into the held pipe (HeldAll).
+  enum class Output { Read, HeldStdout, HeldAll };
 
   // Starts `cservice args...` in `cwd` (empty: the test's), with `env` added.
-  explicit ServiceProcess(std::vector<std::string> args, std::map<std::string, std::string> env = {},
-                          std::string cwd = {}, Stdin input = Stdin::Null);
+  explicit ServiceProcess(std::vector<std::string> args,
+                          std::map<std::string, std::string> env = {}, std::string cwd = {},
+                          Stdin input = Stdin::Null, Output output = Output::Read);
   // Starts `program args...` instead.
   ServiceProcess(const Program& program, std::vector<std::string> args,
                  std::map<std::string, std::string> env = {});
@@ -71,6 +77,16 @@ class ServiceProcess {
   std::vector<std::string> lines() const;
   std::string output() const;  // every line, for failure messages
 
+  // The held pipe (Output::Held*), before release_output(): bytes waiting in it and its size.
+  std::size_t held_bytes() const;
+  std::size_t held_capacity() const;
+  // Reads the held pipe here, a byte at a time, until a line matches `pattern` (as wait_for),
+  // and no further; nullopt (and a failure) after `timeout`.
+  std::optional<Match> read_held_until(const std::string& pattern,
+                                       std::chrono::milliseconds timeout, const std::string& what);
+  // Starts reading the held pipe like the other output.
+  void release_output();
+
   void signal(int signal) const;
   // Waits for the process to exit and its output to end; its exit code (128+n for signal n),
   // or nullopt on timeout.
@@ -86,15 +102,21 @@ class ServiceProcess {
 
  private:
   ServiceProcess(const Program& program, std::vector<std::string> args,
-                 std::map<std::string, std::string> env, std::string cwd, Stdin input);
-  void read_output(int fd);
+                 std::map<std::string, std::string> env, std::string cwd, Stdin input,
+                 Output output);
+  void read_output(int fd, std::string partial);
+  // Appends the complete lines at the start of `partial` to lines_, leaving the rest there.
+  void add_lines(std::string& partial);
 
   pid_t pid_ = -1;
   int stdin_fd_ = -1;
   int pidfd_ = -1;
   bool exited_ = false;
   int exit_code_ = 0;
-  std::thread reader_;
+  std::vector<std::thread> readers_;
+  int held_fd_ = -1;          // read end of the held pipe, until release_output()
+  std::string held_partial_;  // what read_held_until() read past its last whole line
+  int open_outputs_ = 0;      // pipes not yet at end of file
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<std::string> lines_;

@@ -6,6 +6,9 @@
 //   --crash-after MS     exit 1 after MS milliseconds
 //   --ignore-sigterm     survive the stop signal (only SIGKILL ends it)
 //   --burst N            write N numbered lines to stdout, then abort() at once
+//   --flood N            write N numbered lines ("flood line I") to stdout as fast as it can
+//                        (0: forever), then go on as without it; each write() holds whole lines
+//                        and at most PIPE_BUF bytes, so a kill never leaves half a line
 //   --print-env          print the worker contract it sees (variables, open fds)
 //   --notify-garbage     send an oversized, a NUL-containing and an unknown datagram first
 //   --stray-child        leave a child process in its group that sleeps forever
@@ -23,6 +26,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -90,12 +94,35 @@ void escaped_child(bool double_fork) {
   report_and_sleep();
 }
 
+void flood_stdout(long lines) {
+  char batch[PIPE_BUF];
+  std::size_t used = 0;
+  const auto write_batch = [&] {
+    for (std::size_t done = 0; done < used;) {
+      const ssize_t n = ::write(STDOUT_FILENO, batch + done, used - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) std::exit(3);
+      done += static_cast<std::size_t>(n);
+    }
+    used = 0;
+  };
+  for (long i = 1; lines == 0 || i <= lines; ++i) {
+    char line[64];
+    const int length = std::snprintf(line, sizeof line, "flood line %ld\n", i);
+    if (used + static_cast<std::size_t>(length) > sizeof batch) write_batch();
+    std::memcpy(batch + used, line, static_cast<std::size_t>(length));
+    used += static_cast<std::size_t>(length);
+  }
+  write_batch();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   long long ready_after = -1;
   long long crash_after = -1;
   long burst = 0;
+  long flood = -1;
   bool ignore_sigterm = false;
   long long exit_delay = -1;
   int crash_if_worker = 0;
@@ -105,6 +132,7 @@ int main(int argc, char** argv) {
     if (arg == "--ready-after") { ready_after = std::atoll(next); ++i; }
     else if (arg == "--crash-after") { crash_after = std::atoll(next); ++i; }
     else if (arg == "--burst") { burst = std::atol(next); ++i; }
+    else if (arg == "--flood") { flood = std::atol(next); ++i; }
     else if (arg == "--never-ready") cservice::worker_status("booting");
     else if (arg == "--status") { cservice::worker_status(next); ++i; }
     else if (arg == "--ignore-sigterm") ignore_sigterm = true;
@@ -130,6 +158,8 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     std::abort();
   }
+
+  if (flood >= 0) flood_stdout(flood);
 
   sigset_t set;
   ::sigemptyset(&set);

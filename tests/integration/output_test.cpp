@@ -1,14 +1,157 @@
 // Relaying of workers' output: whole lines, with a prefix, none lost, none torn.
 
-#include "integration_test.hpp"
-
+#include <charconv>
+#include <cstring>
+#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <regex>
+
+#include "http_client.hpp"
+#include "integration_test.hpp"
 
 namespace cservice::testing {
 namespace {
 
 class OutputTest : public IntegrationTest {};
+
+constexpr const char* kKey = "output-test-key";
+
+// The master's resident memory, from /proc/PID/status; 0 if it is gone.
+std::size_t rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("VmRSS:")) return std::stoul(line.substr(6));
+  }
+  return 0;
+}
+
+// The pid of each worker, by id, from the REST API; empty if it did not answer.
+std::map<int, pid_t> worker_pids(int port) {
+  const HttpAnswer answer = run_command(port, kKey, "workers", 5s);
+  std::map<int, pid_t> pids;
+  if (answer.status != 200) return pids;
+  const auto parsed = nlohmann::json::parse(answer.body, nullptr, false);
+  if (parsed.is_discarded()) return pids;
+  for (const auto& worker : parsed["workers"]) {
+    if (worker.contains("pid") && worker["pid"].is_number()) {
+      pids[worker["id"].get<int>()] = worker["pid"].get<pid_t>();
+    }
+  }
+  return pids;
+}
+
+// "worker ID[PID]: flood line N" -> PID and N, without std::regex (hundreds of thousands of
+// lines). False for anything else.
+bool parse_flood_line(std::string_view line, pid_t& pid, long& number) {
+  const auto open = line.find('[');
+  const auto close = line.find("]: flood line ");
+  if (!line.starts_with("worker ") || open == std::string_view::npos ||
+      close == std::string_view::npos || close < open) {
+    return false;
+  }
+  const std::string_view pid_text = line.substr(open + 1, close - open - 1);
+  const std::string_view number_text = line.substr(close + std::strlen("]: flood line "));
+  const auto [p, pid_error] = std::from_chars(pid_text.begin(), pid_text.end(), pid);
+  const auto [n, number_error] = std::from_chars(number_text.begin(), number_text.end(), number);
+  return pid_error == std::errc() && p == pid_text.end() && number_error == std::errc() &&
+         n == number_text.end();
+}
+
+// Workers flood stdout while the test does not read it: the master stays responsive and small,
+// then every line arrives, in order, none torn.
+void flood_while_unread(IntegrationTest& test, ServiceProcess::Output output,
+                        ServiceProcess& service) {
+  (void)test;
+  int port = -1;
+  if (output == ServiceProcess::Output::HeldAll) {
+    // Only the master's first lines: workers start after the REST API is up.
+    const auto match =
+        service.read_held_until(R"(control: REST API on http://.*:(\d+)/cli)", 10s, "the REST API");
+    ASSERT_TRUE(match);
+    port = std::stoi((*match)[1]);
+  } else {
+    port = service.api_port();
+  }
+  ASSERT_GT(port, 0);
+
+  // Stalled: the pipe the master writes to is full (within a page: a write that does not fit in
+  // the last one takes a new page), and stays so while the test holds it.
+  ASSERT_TRUE(
+      wait_until([&] { return service.held_bytes() + 4096 > service.held_capacity(); }, 10s))
+      << "the held pipe never filled: " << service.held_bytes() << " bytes";
+  const std::size_t rss_stalled = rss_kib(service.pid());
+
+  std::map<int, pid_t> before;
+  ASSERT_TRUE(wait_until([&] { return (before = worker_pids(port)).size() == 3; }, 10s))
+      << "the REST API did not list 3 workers while stdout was not read";
+  // The REST API keeps answering, each request well within its bound.
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(run_command(port, kKey, "health", 5s).status, 200) << "request " << i;
+  }
+  // A killed worker is seen, reaped and replaced while the output is still not read.
+  ASSERT_EQ(::kill(before[1], SIGKILL), 0);
+  std::map<int, pid_t> after;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        after = worker_pids(port);
+        return after.contains(1) && after[1] != before[1];
+      },
+      15s))
+      << "worker 1 (pid " << before[1] << ") was not replaced while stdout was not read";
+  EXPECT_GT(service.held_bytes(), 0u);  // still unread all along
+
+  // Memory stays where it was, whatever the workers write meanwhile.
+  const std::size_t rss_later = rss_kib(service.pid());
+  EXPECT_LT(rss_later, rss_stalled + 4096) << "RSS grew from " << rss_stalled << " KiB to "
+                                           << rss_later << " KiB while the output was not read";
+#if !defined(__SANITIZE_ADDRESS__)
+  EXPECT_LT(rss_later, 32u * 1024) << "KiB of RSS while the output was not read";
+#endif
+
+  // Read at last: every line arrives.
+  service.release_output();
+  ASSERT_TRUE(service.wait_for_count(R"(flood line 50000$)", 3, 60s,
+                                     "the three workers that were not killed finish"));
+  service.signal(SIGTERM);
+  ASSERT_EQ(service.wait_exit(30s), 0);
+
+  std::map<pid_t, long> last_seen;  // per worker process: the last line number
+  for (const auto& line : service.lines()) {
+    if (line.starts_with("cservice: ")) continue;
+    pid_t pid = 0;
+    long number = 0;
+    ASSERT_TRUE(parse_flood_line(line, pid, number)) << "torn or foreign line: '" << line << "'";
+    long& last = last_seen[pid];
+    ASSERT_EQ(number, last + 1) << "line lost or out of order: " << line;
+    last = number;
+  }
+  EXPECT_EQ(last_seen.size(), 4u);  // three original workers, one killed, its replacement
+  for (const auto& [pid, last] : last_seen) {
+    if (pid == before[1]) {
+      EXPECT_GT(last, 0);  // killed somewhere in its flood: all it wrote, nothing more
+    } else {
+      EXPECT_EQ(last, 50000) << "pid " << pid;
+    }
+  }
+}
+
+std::vector<std::string> flood_args() {
+  return {"--workers", "3", "--access-key",       kKey, "--host",  "127.0.0.1",
+          "--port",    "0", test_worker_binary(), "--", "--flood", "50000"};
+}
+
+TEST_F(OutputTest, AnUnreadStdoutStopsNeitherTheApiNorRestartsAndLosesNoLine) {
+  auto& service =
+      start(flood_args(), {}, {}, ServiceProcess::Stdin::Null, ServiceProcess::Output::HeldStdout);
+  flood_while_unread(*this, ServiceProcess::Output::HeldStdout, service);
+}
+
+TEST_F(OutputTest, UnreadStdoutAndStderrStopNeitherTheApiNorRestartsAndLoseNoWorkerLine) {
+  auto& service =
+      start(flood_args(), {}, {}, ServiceProcess::Stdin::Null, ServiceProcess::Output::HeldAll);
+  flood_while_unread(*this, ServiceProcess::Output::HeldAll, service);
+}
 
 TEST_F(OutputTest, BurstsOfCrashingWorkersArriveCompleteAndUntorn) {
   constexpr int kLines = 10000;

@@ -46,5 +46,15 @@ TEST(LineSplitterTest, FinishWithoutPartialEmitsNothing) {
   EXPECT_EQ(lines.size(), 1u);
 }
 
+TEST(LineSplitterTest, GivesTheMemoryOfALongLineBackOnceItIsComplete) {
+  LineSplitter splitter;
+  std::vector<std::string> lines;
+  splitter.feed(std::string(60'000, 'x'), Collect{&lines});  // incomplete: held
+  EXPECT_GE(splitter.capacity_for_test(), 60'000u);
+  splitter.feed("\n", Collect{&lines});
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_LT(splitter.capacity_for_test(), 64u);  // an idle relay holds no buffer
+}
+
 }  // namespace
 }  // namespace cservice::runtime
