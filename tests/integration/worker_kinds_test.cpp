@@ -809,3 +809,38 @@ INSTANTIATE_TEST_SUITE_P(WorkerKinds, SilentHttpUnderLoadTest,
 
 }  // namespace
 }  // namespace cservice::testing
+
+// ---- Workers that flood stdout while nobody reads the master's ------------------------------
+
+namespace cservice::testing {
+namespace {
+
+TEST_F(WorkerKindsTest, FloodingWorkersWithAnUnreadStdoutStillRestartAndStopInTime) {
+  service_ = &start({"--workers", std::to_string(kWorkers), "--ready-grace-ms",
+                     std::to_string(kGrace.count()), "--stop-timeout-ms",
+                     std::to_string(kStopTimeout.count()), "--access-key", kKey, "--host",
+                     "127.0.0.1", "--port", "0", test_worker_binary(), "--", "--flood", "0"},
+                    {}, {}, ServiceProcess::Stdin::Null, ServiceProcess::Output::HeldStdout);
+  port_ = service_->api_port();
+  ASSERT_TRUE(wait_until(
+      [this] { return service_->held_bytes() + 4096 > service_->held_capacity(); }, 10s))
+      << "the master's stdout never filled";
+  ASSERT_TRUE(all_ready(kGrace + kMargin)) << "silent flooding workers not ready";
+  const auto old = worker_pids();
+
+  // Each replacement is ready after the grace period; the old ones die of the stop signal.
+  const Answer restarted = command("restart all", kWorkers * (kGrace + kStopTimeout) + kMargin);
+  ASSERT_EQ(restarted.status, 200) << describe(restarted);
+  expect_dead(old, kMargin, "the replaced workers");
+  const auto fresh = worker_pids();
+  ASSERT_EQ(fresh.size(), static_cast<std::size_t>(kWorkers));
+  const Answer stopped = command("shutdown " + std::to_string(fresh[0]), kStopTimeout + kMargin);
+  ASSERT_EQ(stopped.status, 200) << describe(stopped);
+  EXPECT_GT(service_->held_bytes(), 0u) << "the output was read meanwhile";
+
+  service_->release_output();
+  stop_service();
+}
+
+}  // namespace
+}  // namespace cservice::testing
