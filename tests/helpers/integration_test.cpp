@@ -1,8 +1,9 @@
 #include "integration_test.hpp"
 
+#include "os/proc.hpp"
+
 #include <csignal>
 #include <cstdlib>
-#include <dirent.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -14,15 +15,7 @@ namespace {
 
 std::vector<pid_t> live_children() {
   std::vector<pid_t> pids;
-  DIR* tasks = ::opendir("/proc/self/task");
-  if (tasks == nullptr) return pids;
-  while (const dirent* task = ::readdir(tasks)) {
-    if (task->d_name[0] == '.') continue;
-    std::ifstream children(std::string("/proc/self/task/") + task->d_name + "/children");
-    pid_t pid = 0;
-    while (children >> pid) pids.push_back(pid);
-  }
-  ::closedir(tasks);
+  for (const Pid pid : os::own_children()) pids.push_back(to_int(pid));
   return pids;
 }
 
