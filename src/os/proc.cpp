@@ -8,18 +8,35 @@
 
 namespace cservice::os {
 
-std::vector<Pid> own_children() {
+namespace {
+
+// The children of the process whose /proc directory is `dir` ("self", "1234").
+std::vector<Pid> children_in(const std::string& dir) {
   std::vector<Pid> pids;
-  DIR* tasks = ::opendir("/proc/self/task");
+  DIR* tasks = ::opendir(("/proc/" + dir + "/task").c_str());
   if (tasks == nullptr) return pids;
   while (const dirent* task = ::readdir(tasks)) {
     if (task->d_name[0] == '.') continue;
-    std::ifstream children(std::string("/proc/self/task/") + task->d_name + "/children");
+    std::ifstream children("/proc/" + dir + "/task/" + task->d_name + "/children");
     pid_t pid = 0;
     while (children >> pid) pids.push_back(Pid{pid});
   }
   ::closedir(tasks);
   return pids;
+}
+
+}  // namespace
+
+std::vector<Pid> own_children() { return children_in("self"); }
+
+std::vector<Pid> descendants(Pid pid) {
+  // Bounded, so that a fork bomb under a worker cannot keep the master here.
+  constexpr std::size_t kMaxDescendants = 100000;
+  std::vector<Pid> found = children_in(std::to_string(to_int(pid)));
+  for (std::size_t i = 0; i < found.size() && found.size() < kMaxDescendants; ++i) {
+    for (const Pid child : children_in(std::to_string(to_int(found[i])))) found.push_back(child);
+  }
+  return found;
 }
 
 std::optional<std::string> environment_value(Pid pid, std::string_view name) {

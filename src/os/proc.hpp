@@ -16,6 +16,10 @@ namespace cservice::os {
 // The children of this process (of every thread), from /proc/self/task/*/children.
 std::vector<Pid> own_children();
 
+// Every descendant of `pid` (children, their children, ...), from /proc/PID/task/*/children;
+// parents before their children.
+std::vector<Pid> descendants(Pid pid);
+
 // The value of `name` in the environment `pid` was exec'd with; nullopt if unset or unreadable
 // (a zombie has no environment).
 std::optional<std::string> environment_value(Pid pid, std::string_view name);

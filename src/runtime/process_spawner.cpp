@@ -1,6 +1,7 @@
 #include "runtime/process_spawner.hpp"
 
 #include "base/log.hpp"
+#include "os/proc.hpp"
 #include "os/spawn.hpp"
 #include "runtime/stdio_relay.hpp"
 
@@ -130,18 +131,26 @@ Result<Pid> ProcessSpawner::start(WorkerId id, const supervisor::ProgramSpec& pr
 }
 
 void ProcessSpawner::stop(WorkerId id, Pid pid, supervisor::StopMode mode) {
-  const int signal = mode == supervisor::StopMode::Kill ? SIGKILL : options_.stop_signal;
+  const bool kill = mode == supervisor::StopMode::Kill;
+  const int signal = kill ? SIGKILL : options_.stop_signal;
+  // SIGKILL at the stop timeout ends the whole tree below the process at once: what it started
+  // meanwhile (even in sessions of its own, even in answer to the stop signal) would otherwise
+  // be adopted and given a stop timeout of its own, one generation after another. Read from
+  // /proc just before the signal: a pid read there could in theory exit and be recycled in
+  // between, a window of microseconds.
+  const std::vector<Pid> tree = kill ? os::descendants(pid) : std::vector<Pid>{};
   const auto it = children_.find(to_int(pid));
   if (it == children_.end()) {
     // An adopted orphan: our child, unreaped (the supervisor forgets it only once reaped), so
-    // its pid, and the group it leads (a setsid daemon), cannot have been recycled.
-    if (::getpgid(to_int(pid)) == to_int(pid)) ::kill(-to_int(pid), signal);
-    ::kill(to_int(pid), signal);
-    return;
-  }
-  if (auto sent = it->second.child.signal_group(signal); !sent) {
+    // its pid, and the group it leads (a setsid daemon), cannot have been recycled. One signal
+    // each: the group if it leads one (it is in it), else the process.
+    if (::getpgid(to_int(pid)) != to_int(pid) || ::kill(-to_int(pid), signal) != 0) {
+      ::kill(to_int(pid), signal);
+    }
+  } else if (auto sent = it->second.child.signal_group(signal); !sent) {
     log::warn("worker {}: {}", to_int(id), sent.error().message);
   }
+  for (const Pid descendant : tree) ::kill(to_int(descendant), SIGKILL);
 }
 
 void ProcessSpawner::forget(Pid pid) {

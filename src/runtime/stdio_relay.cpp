@@ -27,7 +27,9 @@ StdioRelay::StdioRelay(boost::asio::io_context& io, os::UniqueFd pipe, std::stri
 
 // The worker may have written before the pipe was registered with the reactor, whose events are
 // edge-triggered: read first.
-void StdioRelay::start() { pump(); }
+// The first read waits for the loop: the worker may have written already, and what the master
+// logs about its start (workerStart) must come before the worker's own lines.
+void StdioRelay::start() { wait_readable(); }
 
 void StdioRelay::wait_readable() {
   pipe_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
