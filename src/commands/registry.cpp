@@ -4,6 +4,10 @@
 #include "base/log.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <unistd.h>
 #include <fmt/format.h>
 
 namespace cservice::commands {
@@ -105,6 +109,23 @@ Result<TargetArgs> parse_target_args(const std::string& command,
   return TargetArgs{*target, std::move(*options), *timeout};
 }
 
+Result<std::string> checked_program(const std::string& command, const nlohmann::json& arg) {
+  if (!arg.is_string() || arg.get<std::string>().empty()) {
+    return make_error(errc::bad_request,
+                      fmt::format("{}: expected the program's path, got {}", command, arg.dump()));
+  }
+  std::error_code ec;
+  const std::string path = std::filesystem::absolute(arg.get<std::string>(), ec).string();
+  if (std::filesystem::is_directory(path, ec)) {
+    return make_error(errc::bad_request, fmt::format("{}: program {}: is a directory", command, path));
+  }
+  if (::access(path.c_str(), X_OK) != 0) {
+    return make_error(errc::bad_request,
+                      fmt::format("{}: program {}: {}", command, path, std::strerror(errno)));
+  }
+  return path;
+}
+
 Result<void> apply_program_options(const std::string& command, const nlohmann::json& options,
                                    supervisor::ProgramSpec& spec) {
   if (options.contains("cwd")) {
@@ -112,6 +133,11 @@ Result<void> apply_program_options(const std::string& command, const nlohmann::j
       return make_error(errc::bad_request, fmt::format("{}: cwd must be a path", command));
     }
     spec.cwd = options["cwd"].get<std::string>();
+    std::error_code ec;
+    if (!spec.cwd.empty() && !std::filesystem::is_directory(spec.cwd, ec)) {
+      return make_error(errc::bad_request,
+                        fmt::format("{}: cwd {} is not a directory", command, spec.cwd));
+    }
   }
   if (options.contains("args")) {
     const auto& list = options["args"];

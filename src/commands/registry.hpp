@@ -67,8 +67,12 @@ Result<TargetArgs> parse_target_args(const std::string& command,
                                      std::size_t options_at,
                                      std::initializer_list<const char*> allowed);
 
-// Applies the options `cwd` (a path) and `args` (an array of strings), where given, to `spec`;
-// an error names `command` and the bad option.
+// The program an operator named, made absolute (against the master's working directory) and
+// checked to be executable, so a typo is a clear error before anything starts.
+Result<std::string> checked_program(const std::string& command, const nlohmann::json& arg);
+
+// Applies the options `cwd` (a directory) and `args` (an array of strings), where given, to
+// `spec`; an error names `command` and the bad option.
 Result<void> apply_program_options(const std::string& command, const nlohmann::json& options,
                                    supervisor::ProgramSpec& spec);
 

@@ -19,9 +19,13 @@ Command start_command() {
         std::size_t at = 0;
         std::optional<supervisor::ProgramSpec> spec;
         if (!args.empty() && args[0].is_string()) {
+          auto program = checked_program("start", args[0]);
+          if (!program) {
+            reply.fail(program.error());
+            return;
+          }
           spec = context.supervisor.program();
-          std::error_code ec;
-          spec->program = std::filesystem::absolute(args[0].get<std::string>(), ec).string();
+          spec->program = *program;
           at = 1;
         }
         auto options = parse_options("start", args, at, {"count", "cwd", "args"});

@@ -9,25 +9,6 @@
 #include <unistd.h>
 
 namespace cservice::commands {
-namespace {
-
-// The program an operator named, made absolute (against the master's working directory) and
-// checked, so a typo is a clear error before anything starts.
-Result<std::string> checked_program(const nlohmann::json& arg) {
-  if (!arg.is_string() || arg.get<std::string>().empty()) {
-    return make_error(errc::bad_request,
-                      fmt::format("upgrade: expected the new program's path, got {}", arg.dump()));
-  }
-  std::error_code ec;
-  const std::string path = std::filesystem::absolute(arg.get<std::string>(), ec).string();
-  if (::access(path.c_str(), X_OK) != 0) {
-    return make_error(errc::bad_request,
-                      fmt::format("upgrade: program {}: {}", path, std::strerror(errno)));
-  }
-  return path;
-}
-
-}  // namespace
 
 Command upgrade_command() {
   return {
@@ -42,7 +23,7 @@ Command upgrade_command() {
       [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,
          Reply reply) {
         auto parsed = parse_target_args("upgrade", args, 2, {"cwd", "args", "timeout", "monitor"});
-        auto program = parsed ? checked_program(args.size() > 1 ? args[1] : nlohmann::json())
+        auto program = parsed ? checked_program("upgrade", args.size() > 1 ? args[1] : nlohmann::json())
                               : parsed.error();
         if (!program) {
           reply.fail(program.error());

@@ -188,6 +188,8 @@ std::size_t Runtime::adopt_orphans(bool all) {
       if (ec == std::errc() && end == value->data() + value->size()) worker = Pid{number};
     }
     if (!all) {
+      // Still in its worker's process group: killed with it (the reaper just did), not escaped.
+      if (worker && ::getpgid(to_int(pid)) == to_int(*worker)) continue;
       // Not known to descend from a worker (its environment cleared, or a library master's own
       // child): left alone until the service stops.
       if (!worker) continue;

@@ -94,7 +94,7 @@ std::string Supervisor::name_of(const Process& p) const {
 
 void Supervisor::start() {
   const Entry entry(*this);
-  for (auto& slot : slots_) spawn_current(slot, Reason::Start);
+  for (auto& slot : slots_) (void)spawn_current(slot, Reason::Start);
 }
 
 // ---- Processes --------------------------------------------------------------------------------
@@ -119,7 +119,7 @@ Result<Process*> Supervisor::spawn(Slot& slot, const SpecPtr& spec, Role role, R
   return &p;
 }
 
-void Supervisor::spawn_current(Slot& slot, Reason reason) {
+Result<void> Supervisor::spawn_current(Slot& slot, Reason reason) {
   CSERVICE_CHECK(!slot.current, "spawn into a slot whose process is still alive");
   slot.restart_at.reset();
   auto spawned = spawn(slot, slot.spec, Role::Current, reason);
@@ -129,7 +129,7 @@ void Supervisor::spawn_current(Slot& slot, Reason reason) {
     slot.reason = Reason::Failure;
     slot.since = clock_.now();
     after_failure(slot);
-    return;
+    return spawned.error();
   }
   Process* p = *spawned;
   slot.current = p->pid;
@@ -137,6 +137,7 @@ void Supervisor::spawn_current(Slot& slot, Reason reason) {
   slot.since = clock_.now();
   log::info("{}: starting ({})", name_of(*p), to_string(reason));
   if (policy_.ready_mode == ReadyMode::Started) become_ready(*p, "started");
+  return {};
 }
 
 void Supervisor::set_state(Process& p, WorkerState state, Reason reason) {
@@ -195,14 +196,23 @@ void Supervisor::adopt_orphan(Pid pid, std::optional<Pid> worker) {
   p.reason = Reason::Shutdown;
   p.started = clock_.now();
   p.exit_expected = true;
-  const Milliseconds timeout = shutdown_timeout_.value_or(policy_.stop_timeout);
+  // It gets the stop timeout, but no more than what its worker had left (a stop's deadline holds
+  // for everything below the worker), nor past a shutdown's deadline.
+  const TimePoint now = clock_.now();
+  TimePoint deadline = now + shutdown_timeout_.value_or(policy_.stop_timeout);
+  if (const auto it = worker ? stop_deadlines_.find(*worker) : stop_deadlines_.end();
+      it != stop_deadlines_.end()) {
+    deadline = std::min(deadline, it->second);
+  }
+  if (shutdown_deadline_) deadline = std::min(deadline, *shutdown_deadline_);
+  deadline = std::max(deadline, now);
   log::warn("pid {} escaped the process group of {} and outlived it; stopping it (SIGKILL in {} "
             "ms)",
             to_int(pid), worker ? fmt::format("worker pid {}", to_int(*worker)) : "a worker",
-            timeout.count());
+            ms(deadline - now));
   spawner_.stop(WorkerId{}, pid, StopMode::Graceful);
-  p.stop_timeout = timeout;
-  p.kill_deadline = clock_.now() + timeout;
+  p.stop_timeout = std::chrono::duration_cast<Milliseconds>(deadline - now);
+  p.kill_deadline = deadline;
 }
 
 // ---- Notify messages --------------------------------------------------------------------------
@@ -269,6 +279,7 @@ void Supervisor::on_exited(Pid pid, ExitStatus status) {
   }
   Process p = std::move(it->second);
   processes_.erase(it);
+  if (p.role != Role::Orphan && p.kill_deadline) remember_stop_deadline(p.pid, *p.kill_deadline);
   switch (p.role) {
     case Role::Orphan:
       log::info("{}: exited ({})", name_of(p), status.describe());
@@ -284,6 +295,15 @@ void Supervisor::on_exited(Pid pid, ExitStatus status) {
       break;
     case Role::Current: current_exited(std::move(p), status); break;
   }
+}
+
+void Supervisor::remember_stop_deadline(Pid pid, TimePoint deadline) {
+  // Kept a minute: descendants are adopted right after their worker's exit is reaped.
+  const TimePoint now = clock_.now();
+  std::erase_if(stop_deadlines_, [now](const auto& entry) {
+    return entry.second + std::chrono::minutes(1) < now;
+  });
+  stop_deadlines_[pid] = deadline;
 }
 
 void Supervisor::current_exited(Process p, ExitStatus status) {
@@ -327,7 +347,7 @@ void Supervisor::on_timer() {
   const TimePoint now = clock_.now();
   for (auto& s : slots_) {
     if (s.restart_at && *s.restart_at <= now && !s.current && !shutting_down_) {
-      spawn_current(s, Reason::Restart);
+      (void)spawn_current(s, Reason::Restart);
     }
   }
   // Handling one process's deadline may add or remove others: collect first.
@@ -385,6 +405,12 @@ void Supervisor::shutdown(StopMode mode, std::optional<Milliseconds> stop_timeou
   shutting_down_ = true;
   if (stop_timeout) shutdown_timeout_ = stop_timeout;
   const Milliseconds timeout = shutdown_timeout_.value_or(policy_.stop_timeout);
+  if (mode == StopMode::Graceful) {
+    const TimePoint deadline = clock_.now() + timeout;
+    if (!shutdown_deadline_ || deadline < *shutdown_deadline_) shutdown_deadline_ = deadline;
+  } else {
+    shutdown_deadline_ = clock_.now();
+  }
   if (rollout_) cancel_rollout("cancelled: the service is shutting down");
   for (auto& s : slots_) s.restart_at.reset();
   const TimePoint now = clock_.now();
@@ -437,6 +463,7 @@ Result<std::vector<Pid>> Supervisor::start_workers(std::size_t add,
   const Entry entry(*this);
   if (shutting_down_) return make_error(errc::busy, "busy: the service is shutting down");
   const SpecPtr spec = program ? std::make_shared<const ProgramSpec>(*program) : current_spec_;
+  const std::size_t before = slots_.size();
   std::vector<WorkerId> ids;
   if (add > 0) {
     for (std::size_t i = 0; i < add; ++i) ids.push_back(add_slot().id);
@@ -446,13 +473,21 @@ Result<std::vector<Pid>> Supervisor::start_workers(std::size_t add,
     }
   }
   std::vector<Pid> started;
+  std::optional<Error> failed;
   for (const WorkerId id : ids) {
     Slot& s = slot(id);
     s.spec = spec;
     s.crash_loop = false;
     s.history.clear();
-    spawn_current(s, Reason::Start);
+    if (auto spawned = spawn_current(s, Reason::Start); !spawned && !failed) {
+      failed = spawned.error();
+    }
     if (s.current) started.push_back(*s.current);
+  }
+  if (failed && add > 0) {
+    // New slots whose program cannot even start are taken back: nothing is left changed.
+    while (slots_.size() > before && !slots_.back().current) slots_.pop_back();
+    if (started.empty()) return make_error(errc::bad_request, "start: " + failed->message);
   }
   return started;
 }

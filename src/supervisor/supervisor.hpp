@@ -172,13 +172,14 @@ class Supervisor {
 
   // Slot lifecycle (supervisor.cpp).
   Result<Process*> spawn(Slot& slot, const SpecPtr& spec, Role role, Reason reason);
-  void spawn_current(Slot& slot, Reason reason);
+  Result<void> spawn_current(Slot& slot, Reason reason);
   void set_state(Process& process, WorkerState state, Reason reason);
   void become_ready(Process& process, std::string_view why);
   void request_stop(Process& process, StopMode mode, Reason reason, Milliseconds timeout);
   void retire(Process& process, Reason reason, Milliseconds timeout, StopMode mode);
   void after_failure(Slot& slot);
   void current_exited(Process process, ExitStatus status);
+  void remember_stop_deadline(Pid pid, TimePoint deadline);
   void on_deadline(Pid pid, TimePoint now);
 
   // Rollouts (supervisor_rollouts.cpp).
@@ -202,6 +203,10 @@ class Supervisor {
   std::map<Pid, Process> processes_;  // every live process of ours, whatever its role
   std::optional<Rollout> rollout_;
   std::optional<Milliseconds> shutdown_timeout_;
+  std::optional<TimePoint> shutdown_deadline_;  // SIGKILL for everything left then
+  // The SIGKILL deadlines of worker processes that exited while being stopped, by pid: their
+  // escaped descendants, adopted later, get no more time than they had.
+  std::map<Pid, TimePoint> stop_deadlines_;
   bool shutting_down_ = false;
   std::function<void()> on_schedule_;
   int depth_ = 0;

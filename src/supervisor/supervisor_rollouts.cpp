@@ -22,7 +22,11 @@ Result<void> Supervisor::begin_rollout(RolloutRequest request, Completion done) 
     }
     r.pending.push_back(p->slot);
   } else {
-    for (const auto& s : slots_) r.pending.push_back(s.id);
+    // Slots without a process (stopped for good with `shutdown PID`, given up in a crash loop)
+    // stay as they are: `start` brings them back.
+    for (const auto& s : slots_) {
+      if (s.current) r.pending.push_back(s.id);
+    }
   }
   if (request.program) r.program = std::make_shared<const ProgramSpec>(*request.program);
   for (const WorkerId id : r.pending) r.target[id] = r.program ? r.program : slot(id).spec;

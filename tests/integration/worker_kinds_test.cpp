@@ -855,3 +855,100 @@ TEST_F(WorkerKindsTest, FloodingWorkersWithAnUnreadStdoutStillRestartAndStopInTi
 
 }  // namespace
 }  // namespace cservice::testing
+
+// ---- Descendants that resist: chains of sessions, ignoring the stop signal, forking on it ----
+
+namespace cservice::testing {
+namespace {
+
+// Each worker leaves a chain of three descendants, each in a session of its own; each ignores
+// the stop signal and answers it by starting one more. The whole tree must be gone by the
+// deadline of the stop that ended its worker, not one stop timeout per generation.
+constexpr const char* kResistingChain = R"(#!/usr/bin/env python3
+import os, signal, time
+
+def settle():
+    os.write(1, f"chain pid {os.getpid()}\n".encode())  # one write: whole lines
+    while True:
+        time.sleep(1)
+
+def one_more(signum, frame):
+    if os.fork() == 0:
+        os.setsid()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        settle()
+
+def node(depth):
+    if os.fork() == 0:
+        os.setsid()
+        signal.signal(signal.SIGTERM, one_more)
+        if depth > 1:
+            node(depth - 1)
+        settle()
+
+node(3)
+while True:
+    time.sleep(1)
+)";
+
+class ResistingDescendantsTest : public WorkerKindsTest {
+ protected:
+  std::vector<pid_t> chain_pids() const {
+    const std::regex re(R"(: chain pid (\d+)$)");
+    std::vector<pid_t> pids;
+    for (const auto& line : service_->lines()) {
+      std::smatch m;
+      if (std::regex_search(line, m, re)) pids.push_back(std::stoi(m[1].str()));
+    }
+    return pids;
+  }
+  void start_chains() {
+    start_service(WorkerProgram{write_file("chain.py", kResistingChain, true), {}}, "auto");
+    ASSERT_TRUE(service_->wait_for_count(": chain pid", 3 * kWorkers, 10s, "every chain"));
+  }
+};
+
+TEST_F(ResistingDescendantsTest, ShutdownAllEndsTheWholeTreeByItsDeadline) {
+  start_chains();
+  const auto sent = Clock::now();
+  const Answer answer = command(R"(shutdown all {"timeout": 700})");
+  ASSERT_EQ(answer.status, 200) << describe(answer);
+  ASSERT_EQ(service_->wait_exit(700ms + kMargin), 0) << "the service did not exit in time";
+  EXPECT_LT(Clock::now() - sent, 700ms + kMargin);
+  expect_dead(chain_pids(), kMargin, "descendants (and the ones they started when signalled)");
+}
+
+TEST_F(ResistingDescendantsTest, RestartAllEndsTheOldWorkersTreesWithinTheStopTimeout) {
+  start_chains();
+  const auto before = chain_pids();
+  const Answer answer = command("restart all", kWorkers * (kGrace + kStopTimeout) + kMargin);
+  ASSERT_EQ(answer.status, 200) << describe(answer);
+  // Each old worker exits at its stop signal; what it left gets what was left of its stop
+  // timeout, then SIGKILL with everything below it.
+  expect_dead(before, kStopTimeout + kMargin, "the old workers' descendants");
+  stop_service();
+}
+
+}  // namespace
+}  // namespace cservice::testing
+
+namespace cservice::testing {
+namespace {
+
+TEST_F(WorkerKindsTest, StartOfAProgramThatCannotRunIsRefusedAndChangesNothing) {
+  start_service(program_of(Kind::Silent), "auto");
+  const auto before = worker_pids();
+  for (const std::string& line : std::vector<std::string>{
+           R"(start /nonexistent/server {"count": 1})",
+        "start " + temp_dir() + R"( {"count": 1})",  // a directory
+        "start " + program_of(Kind::Silent).path + R"( {"count": 1, "cwd": "/nonexistent"})"}) {
+    const Answer answer = command(line);
+    EXPECT_EQ(answer.status, 400) << line << ": " << describe(answer);
+  }
+  EXPECT_EQ(worker_pids(), before) << "the fleet changed";
+  EXPECT_EQ(health().value("health", ""), "ok");
+  stop_service();
+}
+
+}  // namespace
+}  // namespace cservice::testing

@@ -401,3 +401,55 @@ TEST_F(RolloutTest, AnAdoptedOrphanIsStoppedAndTheShutdownWaitsForIt) {
 
 }  // namespace
 }  // namespace cservice::supervisor
+
+namespace cservice::supervisor {
+namespace {
+
+TEST_F(RolloutTest, RestartAllLeavesAStoppedSlotStopped) {
+  const Pid stopped_for_good = live_pids()[1];
+  ASSERT_TRUE(supervisor_->stop_worker(stopped_for_good, std::nullopt, capture()));
+  supervisor_->on_exited(stopped_for_good, ExitStatus::exited(0));
+  result_.reset();
+  ASSERT_TRUE(supervisor_->begin_rollout({Reason::Restart, {}, {}, {}, {}, "restart all"}, capture()));
+  for (std::size_t i = 4; i < spawner_.started.size(); ++i) {
+    EXPECT_NE(spawner_.started[i].id, WorkerId{2}) << "restart all revived a stopped worker";
+    supervisor_->on_ready(spawner_.started[i].pid);
+  }
+  EXPECT_EQ(spawner_.started.size(), 4u + 3u);
+  EXPECT_FALSE(supervisor_->workers()[1].pid.has_value());
+}
+
+TEST_F(RolloutTest, AnOrphanGetsNoMoreTimeThanItsWorkerHadLeft) {
+  const Pid worker = live_pids()[0];
+  ASSERT_TRUE(supervisor_->stop_worker(worker, 1000ms, capture()));
+  advance(800ms);
+  supervisor_->on_exited(worker, ExitStatus::exited(0));
+  supervisor_->adopt_orphan(Pid{7}, worker);  // found once the worker was gone
+  advance(199ms);
+  EXPECT_NE(spawner_.stopped.back().mode, StopMode::Kill);
+  advance(1ms);  // the worker's own deadline: the whole tree is due
+  EXPECT_EQ(spawner_.stopped.back().pid, Pid{7});
+  EXPECT_EQ(spawner_.stopped.back().mode, StopMode::Kill);
+}
+
+TEST_F(RolloutTest, AnOrphanAdoptedDuringAShutdownKeepsTheShutdownsDeadline) {
+  supervisor_->shutdown(StopMode::Graceful, 700ms);
+  advance(500ms);
+  for (const Pid pid : live_pids()) supervisor_->on_exited(pid, ExitStatus::exited(0));
+  supervisor_->adopt_orphan(Pid{7}, std::nullopt);
+  advance(200ms);
+  EXPECT_EQ(spawner_.stopped.back().pid, Pid{7});
+  EXPECT_EQ(spawner_.stopped.back().mode, StopMode::Kill);
+}
+
+TEST_F(RolloutTest, StartingWorkersOfAProgramThatCannotStartAddsNoSlot) {
+  spawner_.fail_programs_.insert("/srv/gone");
+  auto started = supervisor_->start_workers(2, ProgramSpec{"/srv/gone", {}, {}});
+  ASSERT_FALSE(started);
+  EXPECT_NE(started.error().message.find("No such file"), std::string::npos);
+  EXPECT_EQ(supervisor_->workers().size(), 4u);
+  EXPECT_EQ(supervisor_->health().state, HealthState::Ok);
+}
+
+}  // namespace
+}  // namespace cservice::supervisor
