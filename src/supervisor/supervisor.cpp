@@ -365,6 +365,8 @@ void Supervisor::on_deadline(Pid pid, TimePoint now) {
   if (p->kill_deadline && *p->kill_deadline <= now) {
     log::warn("{}: still running {} ms after the stop signal; sending SIGKILL", name_of(*p),
               p->stop_timeout.count());
+    // What it left behind outside its tree (a daemon's grandchild) is due as well.
+    if (p->role != Role::Orphan) remember_stop_deadline(p->pid, now);
     p->kill_deadline.reset();
     spawner_.stop(p->slot, p->pid, StopMode::Kill);
     return;

@@ -453,3 +453,20 @@ TEST_F(RolloutTest, StartingWorkersOfAProgramThatCannotStartAddsNoSlot) {
 
 }  // namespace
 }  // namespace cservice::supervisor
+
+namespace cservice::supervisor {
+namespace {
+
+TEST_F(RolloutTest, AnOrphanOfAWorkerKilledAtItsDeadlineIsKilledAtOnce) {
+  const Pid worker = live_pids()[0];
+  ASSERT_TRUE(supervisor_->stop_worker(worker, 500ms, capture()));
+  advance(500ms);  // it ignored the stop signal: SIGKILL
+  supervisor_->on_exited(worker, ExitStatus::killed(9));
+  supervisor_->adopt_orphan(Pid{7}, worker);
+  advance(0ms);
+  EXPECT_EQ(spawner_.stopped.back().pid, Pid{7});
+  EXPECT_EQ(spawner_.stopped.back().mode, StopMode::Kill);
+}
+
+}  // namespace
+}  // namespace cservice::supervisor
