@@ -19,6 +19,10 @@ namespace cservice::testing {
 class LoadGenerator {
  public:
   enum class Mode { NewConnection, KeepAlive };
+  // Test-name suffixes for parameterized tests: "NewConnectionPerRequest", "KeepAliveFullSpeed".
+  static const char* name_of(Mode mode) {
+    return mode == Mode::NewConnection ? "NewConnectionPerRequest" : "KeepAliveFullSpeed";
+  }
   struct Sample {
     std::chrono::steady_clock::time_point sent;
     bool ok = false;

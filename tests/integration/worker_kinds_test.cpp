@@ -802,18 +802,9 @@ TEST_P(SilentHttpUnderLoadTest, RestartAndUpgradeLoseNoRequest) {
 
 INSTANTIATE_TEST_SUITE_P(WorkerKinds, SilentHttpUnderLoadTest,
                          ::testing::Values(Mode::NewConnection, Mode::KeepAlive),
-                         [](const auto& param_info) {
-                           return param_info.param == Mode::NewConnection ? "NewConnectionPerRequest"
-                                                                    : "KeepAliveFullSpeed";
-                         });
-
-}  // namespace
-}  // namespace cservice::testing
+                         [](const auto& param_info) { return LoadGenerator::name_of(param_info.param); });
 
 // ---- Workers that flood stdout while nobody reads the master's ------------------------------
-
-namespace cservice::testing {
-namespace {
 
 TEST_F(WorkerKindsTest, FloodingWorkersWithAnUnreadStdoutStillRestartAndStopInTime) {
   service_ = &start({"--workers", std::to_string(kWorkers), "--ready-grace-ms",
@@ -853,13 +844,7 @@ TEST_F(WorkerKindsTest, FloodingWorkersWithAnUnreadStdoutStillRestartAndStopInTi
   stop_service();
 }
 
-}  // namespace
-}  // namespace cservice::testing
-
 // ---- Descendants that resist: chains of sessions, ignoring the stop signal, forking on it ----
-
-namespace cservice::testing {
-namespace {
 
 // Each worker leaves a chain of three descendants, each in a session of its own; each ignores
 // the stop signal and answers it by starting one more. The whole tree must be gone by the
@@ -929,11 +914,6 @@ TEST_F(ResistingDescendantsTest, RestartAllEndsTheOldWorkersTreesWithinTheStopTi
   stop_service();
 }
 
-}  // namespace
-}  // namespace cservice::testing
-
-namespace cservice::testing {
-namespace {
 
 TEST_F(WorkerKindsTest, StartOfAProgramThatCannotRunIsRefusedAndChangesNothing) {
   start_service(program_of(Kind::Silent), "auto");

@@ -104,10 +104,7 @@ TEST_P(ZeroDowntimeTest, FailingUpgradeIsCancelledAndOldWorkersKeepServing) {
 
 INSTANTIATE_TEST_SUITE_P(Load, ZeroDowntimeTest,
                          ::testing::Values(Mode::NewConnection, Mode::KeepAlive),
-                         [](const auto& param_info) {
-                           return param_info.param == Mode::NewConnection ? "NewConnectionPerRequest"
-                                                                    : "KeepAliveFullSpeed";
-                         });
+                         [](const auto& param_info) { return LoadGenerator::name_of(param_info.param); });
 
 }  // namespace
 }  // namespace cservice::testing

@@ -87,6 +87,13 @@ class OutputSinkTest : public ::testing::Test {
     return true;
   }
 
+  // Reads `pipe` until `sink` has written out everything it had queued (appended to `out`).
+  bool drain_flushed(const Pipe& pipe, OutputSink& sink, std::string& out) {
+    bool flushed = false;
+    sink.when_flushed([&] { flushed = true; });
+    return drain_until(pipe, out, [&] { return flushed; });
+  }
+
   boost::asio::io_context io_;
   std::vector<std::string> log_;
   void (*previous_sigpipe_)(int) = SIG_DFL;
@@ -132,9 +139,7 @@ TEST_F(OutputSinkTest, ResumesPausedWritersOnceDrainedBelowTheLowMark) {
   std::string out;
   ASSERT_TRUE(drain_until(pipe, out, [&] { return resumed; })) << "never resumed";
   EXPECT_LT(sink->queued(), kSmall.low_water);
-  bool flushed = false;
-  sink->when_flushed([&] { flushed = true; });
-  ASSERT_TRUE(drain_until(pipe, out, [&] { return flushed; })) << "never flushed";
+  ASSERT_TRUE(drain_flushed(pipe, *sink, out)) << "never flushed";
   EXPECT_EQ(out, numbered_lines(0, next));
 }
 
@@ -150,10 +155,8 @@ TEST_F(OutputSinkTest, KeepsOrderAndWholeLinesAcrossPartialWrites) {
     expected += batch;
     sink->write(batch);
   }
-  bool flushed = false;
-  sink->when_flushed([&] { flushed = true; });
   std::string out;
-  ASSERT_TRUE(drain_until(pipe, out, [&] { return flushed; }));
+  ASSERT_TRUE(drain_flushed(pipe, *sink, out));
   EXPECT_EQ(out, expected);
 }
 
@@ -168,10 +171,8 @@ TEST_F(OutputSinkTest, DropsTheMastersLinesPastTheCapAndSaysHowManyOnceDrained) 
   EXPECT_EQ(sink->dropped_log_lines(), 25u);
   EXPECT_LE(sink->queued(), kSmall.log_cap + 64);
 
-  bool flushed = false;
-  sink->when_flushed([&] { flushed = true; });
   std::string out;
-  ASSERT_TRUE(drain_until(pipe, out, [&] { return flushed; }));
+  ASSERT_TRUE(drain_flushed(pipe, *sink, out));
   EXPECT_EQ(out.find("cservice: lost"), std::string::npos);
   const std::string notice = "cservice: warning: 25 log lines dropped (output not read)\n";
   ASSERT_GE(out.size(), notice.size());
@@ -184,10 +185,8 @@ TEST_F(OutputSinkTest, WorkerLinesAreNeverDroppedEvenPastTheLogCap) {
   auto sink = OutputSink::open(io_, pipe.write.get(), "stdout", kSmall);
   const std::string lines = numbered_lines(0, 20'000);  // well past log_cap at once
   sink->write(lines);
-  bool flushed = false;
-  sink->when_flushed([&] { flushed = true; });
   std::string out;
-  ASSERT_TRUE(drain_until(pipe, out, [&] { return flushed; }));
+  ASSERT_TRUE(drain_flushed(pipe, *sink, out));
   EXPECT_EQ(out, lines);
 }
 
@@ -203,10 +202,8 @@ TEST_F(OutputSinkTest, ASocketIsWrittenWithoutBlockingAndKeepsItsFlags) {
     expected += numbered_line(i);
   }
   EXPECT_FALSE(is_non_blocking(pair.write.get()));
-  bool flushed = false;
-  sink->when_flushed([&] { flushed = true; });
   std::string out;
-  ASSERT_TRUE(drain_until(pair, out, [&] { return flushed; }));
+  ASSERT_TRUE(drain_flushed(pair, *sink, out));
   EXPECT_EQ(out, expected);
 }
 

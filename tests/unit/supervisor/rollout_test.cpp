@@ -255,11 +255,6 @@ TEST_F(RolloutTest, StartAddsSlots) {
   EXPECT_EQ(spawner_.started.back().id, WorkerId{6});
 }
 
-}  // namespace
-}  // namespace cservice::supervisor
-
-namespace cservice::supervisor {
-namespace {
 
 // Upgrades whose new program fails after the canary: the replaced workers go back.
 class RollbackTest : public RolloutTest {
@@ -399,11 +394,6 @@ TEST_F(RolloutTest, AnAdoptedOrphanIsStoppedAndTheShutdownWaitsForIt) {
   EXPECT_TRUE(supervisor_->is_finished());
 }
 
-}  // namespace
-}  // namespace cservice::supervisor
-
-namespace cservice::supervisor {
-namespace {
 
 TEST_F(RolloutTest, RestartAllLeavesAStoppedSlotStopped) {
   const Pid stopped_for_good = live_pids()[1];
@@ -451,11 +441,6 @@ TEST_F(RolloutTest, StartingWorkersOfAProgramThatCannotStartAddsNoSlot) {
   EXPECT_EQ(supervisor_->health().state, HealthState::Ok);
 }
 
-}  // namespace
-}  // namespace cservice::supervisor
-
-namespace cservice::supervisor {
-namespace {
 
 TEST_F(RolloutTest, AnOrphanOfAWorkerKilledAtItsDeadlineIsKilledAtOnce) {
   const Pid worker = live_pids()[0];

@@ -311,11 +311,6 @@ TEST_F(SupervisorTest, NextDeadlineIsTheEarliestOfAllSlots) {
   EXPECT_EQ(supervisor_->next_deadline(), started + 100ms);
 }
 
-}  // namespace
-}  // namespace cservice::supervisor
-
-namespace cservice::supervisor {
-namespace {
 
 // Rollouts of programs that say nothing: the grace period set when the replacement started
 // (from a command, not a process event) still fires.
