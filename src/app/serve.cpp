@@ -167,7 +167,7 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
   // Workers' commands and events, at level local: they run on this machine, but are not the
   // master's own code.
   auto channel = controlplane::WorkerChannel::open(
-      rt.io(), [&rt](Pid peer) { return rt.worker_of(peer); },
+      rt.io(), [&rt](PeerCredentials peer) { return rt.worker_of(peer); },
       [&running](Pid worker, std::string name, std::vector<nlohmann::json> args,
                  std::function<void(controlplane::Outcome)> done) {
         log::info("control: worker pid {}: {}", to_int(worker), name);

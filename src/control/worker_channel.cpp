@@ -121,7 +121,7 @@ asio::awaitable<void> WorkerChannel::Impl::serve(stream_protocol::socket socket)
   socklen_t length = sizeof peer;
   std::optional<Pid> worker;
   if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &peer, &length) == 0) {
-    worker = authorize(Pid{peer.pid});
+    worker = authorize(PeerCredentials{Pid{peer.pid}, peer.uid});
   }
   if (!worker || connections >= kMaxConnections) {
     const std::string refusal =

@@ -3,8 +3,8 @@
 // worker-to-master message bus, for any language. The master listens on a unix stream socket in
 // the abstract namespace and passes its address to every worker as CSERVICE_CONTROL_SOCKET
 // ("@cservice-control/<pid>/<random>"). No access key: the kernel tells who connected
-// (SO_PEERCRED), and only the master's workers (and processes in their process groups) are
-// served; anyone else is answered 401 and closed.
+// (SO_PEERCRED), and only the master's workers (and their descendants running as the worker's
+// user) are served; anyone else is answered 401 and closed.
 //
 // Protocol version 1 (kWorkerChannelVersion), newline-delimited JSON, one request at a time per
 // connection, answered in order:
@@ -34,7 +34,7 @@ class WorkerChannel {
   static constexpr std::size_t kMaxConnections = 256;
 
   // The worker that `peer` speaks for, or nullopt if it is none of ours.
-  using Authorize = std::function<std::optional<Pid>(Pid peer)>;
+  using Authorize = std::function<std::optional<Pid>(PeerCredentials peer)>;
   // Runs a request of `worker`; `done` gets the answer, once, possibly later.
   using Handler = std::function<void(Pid worker, std::string name, std::vector<nlohmann::json> args,
                                      std::function<void(Outcome)> done)>;

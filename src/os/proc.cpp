@@ -52,7 +52,10 @@ std::optional<std::string> environment_value(Pid pid, std::string_view name) {
   return std::nullopt;
 }
 
-std::optional<std::uint64_t> start_ticks(Pid pid) {
+namespace {
+
+// Field `number` (1-based, as proc(5) counts) of /proc/PID/stat, for fields 3 and beyond.
+std::optional<std::uint64_t> stat_field(Pid pid, int number) {
   std::ifstream file("/proc/" + std::to_string(to_int(pid)) + "/stat");
   std::string text;
   if (!std::getline(file, text)) return std::nullopt;
@@ -61,13 +64,37 @@ std::optional<std::uint64_t> start_ticks(Pid pid) {
   if (close == std::string::npos || close + 2 > text.size()) return std::nullopt;
   std::istringstream fields(text.substr(close + 2));
   std::string field;
-  // Field 3 (state) is the first here; starttime is field 22.
-  for (int i = 3; i < 22; ++i) {
+  // Field 3 (state) is the first here.
+  for (int i = 3; i < number; ++i) {
     if (!(fields >> field)) return std::nullopt;
   }
-  std::uint64_t ticks = 0;
-  if (!(fields >> ticks)) return std::nullopt;
-  return ticks;
+  std::uint64_t value = 0;
+  if (!(fields >> value)) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> start_ticks(Pid pid) { return stat_field(pid, 22); }
+
+std::optional<Pid> parent_of(Pid pid) {
+  const auto parent = stat_field(pid, 4);
+  if (!parent) return std::nullopt;
+  return Pid{static_cast<pid_t>(*parent)};
+}
+
+std::optional<uid_t> effective_uid(Pid pid) {
+  std::ifstream file("/proc/" + std::to_string(to_int(pid)) + "/status");
+  std::string line;
+  while (std::getline(file, line)) {
+    if (!line.starts_with("Uid:")) continue;
+    std::istringstream ids(line.substr(4));
+    uid_t real = 0;
+    uid_t effective = 0;
+    if (ids >> real >> effective) return effective;
+    return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 }  // namespace cservice::os

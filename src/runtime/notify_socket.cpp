@@ -70,13 +70,13 @@ void NotifySocket::receive_all() {
       if (errno != EAGAIN) log::warn("notify socket: {}", std::strerror(errno));
       return;
     }
-    std::optional<Pid> sender;
+    std::optional<PeerCredentials> sender;
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
       if (c->cmsg_level != SOL_SOCKET) continue;
       if (c->cmsg_type == SCM_CREDENTIALS) {
         ucred cred{};
         std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
-        sender = Pid{cred.pid};
+        sender = PeerCredentials{Pid{cred.pid}, cred.uid};
       } else if (c->cmsg_type == SCM_RIGHTS) {
         // We store no descriptors (no FDSTORE): close what was sent, or it leaks.
         const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -94,7 +94,7 @@ void NotifySocket::receive_all() {
     if (!sender) continue;
     auto message = parse_notify(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
     if (!message) {
-      log::warn("notify socket: dropped a malformed datagram from pid {}", to_int(*sender));
+      log::warn("notify socket: dropped a malformed datagram from pid {}", to_int(sender->pid));
       continue;
     }
     handler_(*sender, *message);

@@ -1,8 +1,8 @@
 #pragma once
 // NotifySocket is the master's end of the notify protocol (notify_message.hpp): a unix datagram
 // socket in the abstract namespace, passed to workers as NOTIFY_SOCKET=@name. The kernel stamps
-// each datagram with the sender's pid (SO_PASSCRED), so a message is attributed to a worker, and
-// one from any other process can be ignored. Oversized datagrams and passed descriptors are
+// each datagram with the sender's pid and user (SO_PASSCRED), so a message is attributed to a
+// worker, and one from any other process can be ignored. Oversized datagrams and passed descriptors are
 // dropped (descriptors closed) without harm.
 
 #include "base/error.hpp"
@@ -20,8 +20,8 @@ namespace cservice::runtime {
 
 class NotifySocket {
  public:
-  // Called on the loop for each well-formed datagram, with the sender's pid.
-  using Handler = std::function<void(Pid sender, const NotifyMessage& message)>;
+  // Called on the loop for each well-formed datagram, with the sender's credentials.
+  using Handler = std::function<void(PeerCredentials sender, const NotifyMessage& message)>;
 
   static Result<std::unique_ptr<NotifySocket>> open(boost::asio::io_context& io, Handler handler);
 

@@ -37,7 +37,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create(config::Options options,
   std::unique_ptr<Runtime> runtime(new Runtime(std::move(options), std::move(sockets)));
   runtime->output_ = std::make_unique<MasterOutput>(runtime->io_);
   auto notify = NotifySocket::open(
-      runtime->io_, [r = runtime.get()](Pid sender, const NotifyMessage& message) {
+      runtime->io_, [r = runtime.get()](PeerCredentials sender, const NotifyMessage& message) {
         r->on_notify(sender, message);
       });
   if (!notify) return notify.error();
@@ -118,7 +118,7 @@ void Runtime::shutdown(supervisor::StopMode mode, std::optional<Milliseconds> st
   }
 }
 
-void Runtime::on_notify(Pid sender, const NotifyMessage& message) {
+void Runtime::on_notify(PeerCredentials sender, const NotifyMessage& message) {
   const auto found = worker_of(sender);
   if (!found) return;  // not ours: ignored
   const Pid worker = *found;
@@ -130,12 +130,24 @@ void Runtime::on_notify(Pid sender, const NotifyMessage& message) {
   if (message.stopping) supervisor_->on_stopping(worker);
 }
 
-std::optional<Pid> Runtime::worker_of(Pid sender) const {
-  if (supervisor_->is_worker(sender)) return sender;
-  // Workers may notify through a helper process of their own (a shell's systemd-notify), so a
-  // sender in a worker's process group speaks for that worker.
-  const pid_t group = ::getpgid(to_int(sender));
-  if (group > 0 && supervisor_->is_worker(Pid{group})) return Pid{group};
+std::optional<Pid> Runtime::worker_of(PeerCredentials sender) const {
+  // Ancestry, not the process group: any process in the master's session may join a worker's
+  // group with setpgid(2), whatever its user, but none can make itself a worker's descendant.
+  constexpr int kMaxDepth = 64;
+  const Pid master{::getpid()};
+  Pid pid = sender.pid;
+  for (int depth = 0; depth < kMaxDepth; ++depth) {
+    if (supervisor_->is_worker(pid)) {
+      if (pid == sender.pid) return pid;
+      // A descendant that runs as another user (a setuid program) does not speak for it.
+      const auto worker_uid = os::effective_uid(pid);
+      if (worker_uid && *worker_uid == sender.uid) return pid;
+      return std::nullopt;
+    }
+    const auto parent = os::parent_of(pid);
+    if (!parent || to_int(*parent) <= 1 || *parent == master) return std::nullopt;
+    pid = *parent;
+  }
   return std::nullopt;
 }
 

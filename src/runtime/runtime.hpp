@@ -57,9 +57,10 @@ class Runtime {
   void add_worker_env(const std::string& key, const std::string& value) {
     spawner_->add_env(key, value);
   }
-  // The worker that process `sender` speaks for: a worker itself, or a process in a worker's
-  // process group (a shell worker's helper). nullopt for anyone else.
-  std::optional<Pid> worker_of(Pid sender) const;
+  // The worker that `sender` speaks for: a worker itself, or a descendant of one that runs as
+  // the worker's user (a shell worker's systemd-notify). nullopt for anyone else, whatever
+  // process group it joined.
+  std::optional<Pid> worker_of(PeerCredentials sender) const;
 
   // Runs a short-lived program (a directory command) on the loop; `done` gets its outcome. The
   // runtime's reaper collects it, as it does workers.
@@ -71,7 +72,7 @@ class Runtime {
 
  private:
   Runtime(config::Options options, std::vector<os::ListenSocket> sockets);
-  void on_notify(Pid sender, const NotifyMessage& message);
+  void on_notify(PeerCredentials sender, const NotifyMessage& message);
   void reap();
   void on_signal(int signal);
   void on_schedule();  // re-arms the timer; finishes the loop when the supervisor is done
