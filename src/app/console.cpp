@@ -51,7 +51,7 @@ void Console::read_line() {
         std::string line = buffer_.substr(0, n - 1);
         buffer_.erase(0, n);
         if (line.find_first_not_of(" \t\r") != std::string::npos) {
-          control_plane_.run(line, {}, commands::TrustLevel::Inproc,
+          control_plane_.run(line, {}, {commands::TrustLevel::Inproc, "console"},
                              [](const controlplane::Outcome& outcome) {
                                print_outcome(outcome.status,
                                              outcome.status == 200 ? outcome.result.dump()

@@ -323,7 +323,7 @@ void trigger_args(std::string name, Args args, Callback callback) {
   }
   const bool posted =
       library().post([name, args = std::move(args), callback](app::Running& running) mutable {
-        running.trigger(name, std::move(args), TrustLevel::Inproc,
+        running.trigger(name, std::move(args), {TrustLevel::Inproc, "library"},
                         [name, callback](const controlplane::Outcome& outcome) {
                           if (!callback) return;
                           // User code on the loop: nothing it throws may cross the loop.

@@ -5,9 +5,10 @@
 namespace cservice::app {
 
 void Running::trigger(const std::string& name, std::vector<nlohmann::json> args,
-                      commands::TrustLevel level, std::function<void(controlplane::Outcome)> done) {
+                      controlplane::Caller caller,
+                      std::function<void(controlplane::Outcome)> done) {
   if (registry.find(name) != nullptr) {
-    control_plane.run_trusted(name, std::move(args), level, std::move(done));
+    control_plane.run_trusted(name, std::move(args), std::move(caller), std::move(done));
     return;
   }
   const std::size_t subscribers = events.subscribers_of(name);

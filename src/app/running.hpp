@@ -22,11 +22,11 @@ struct Running {
   controlplane::ControlPlane& control_plane;
   Milliseconds command_timeout;  // commandTimeoutMs
 
-  // The original's trigger: runs command `name` for a caller at `level` (only the level is
-  // checked), or, when there is no such command, raises event `name` with `args` as its data
-  // to its subscribers. With neither a command nor a subscriber of that name, the answer is 404.
+  // The original's trigger: runs command `name` for `caller` (only its level is checked), or,
+  // when there is no such command, raises event `name` with `args` as its data to its
+  // subscribers. With neither a command nor a subscriber of that name, the answer is 404.
   void trigger(const std::string& name, std::vector<nlohmann::json> args,
-               commands::TrustLevel level, std::function<void(controlplane::Outcome)> done);
+               controlplane::Caller caller, std::function<void(controlplane::Outcome)> done);
 };
 
 // What library mode adds to serve(); serve mode passes none.

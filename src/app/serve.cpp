@@ -128,7 +128,8 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
   auto runtime = runtime::Runtime::create(options, std::move(sockets));
   if (!runtime) return fail(kExitFailure, runtime.error().message);
   (*runtime)->events().subscribe([](const supervisor::Event& event) {
-    log::info("event {} {}", event.name, event.data.dump());
+    log::info("event {} {}", event.name,
+              event.data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 
   runtime::Runtime& rt = **runtime;
@@ -148,6 +149,17 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
   controlplane::ControlPlane control_plane(
       registry, context, controlplane::AccessPolicy(options.control.keys, options.control.local_networks),
       options.control.allow_http_get);
+  // Every command a known caller runs is an event (logged like the others): who, at which level,
+  // with which key (its number, never the key itself), and how it ended.
+  control_plane.set_audit([&rt](const controlplane::AuditRecord& record) {
+    nlohmann::json data = {{"command", record.command},
+                           {"caller", record.caller.origin},
+                           {"level", commands::to_string(record.caller.level)},
+                           {"status", record.outcome.status}};
+    if (record.key) data["key"] = *record.key + 1;
+    if (record.outcome.status != 200) data["error"] = record.outcome.error;
+    rt.events().publish({"commandRun", std::move(data)});
+  });
   std::unique_ptr<controlplane::HttpServer> http;
   if (!options.control.keys.empty()) {
     auto server = controlplane::HttpServer::open(
@@ -171,7 +183,9 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
       [&running](Pid worker, std::string name, std::vector<nlohmann::json> args,
                  std::function<void(controlplane::Outcome)> done) {
         log::info("control: worker pid {}: {}", to_int(worker), name);
-        running.trigger(name, std::move(args), commands::TrustLevel::Local, std::move(done));
+        running.trigger(name, std::move(args),
+                        {commands::TrustLevel::Local, fmt::format("worker pid {}", to_int(worker))},
+                        std::move(done));
       });
   if (!channel) return fail(kExitFailure, channel.error().message);
   rt.add_worker_env("CSERVICE_CONTROL_SOCKET", (*channel)->address());

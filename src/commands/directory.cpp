@@ -114,7 +114,8 @@ Command directory_command(const CommandProgram& program, Milliseconds timeout,
       program.name,
       program.usage,
       program.description,
-      TrustLevel::Remote,
+      // A program run with the caller's arguments: local by default.
+      TrustLevel::Local,
       [program, timeout, runner = std::move(runner)](
           Context&, const Registry&, const std::vector<nlohmann::json>& args, Reply reply) {
         std::vector<std::string> argv;

@@ -19,7 +19,8 @@ Command upgrade_command() {
       "(default 1000) after it is ready; if it fails, the upgrade is cancelled and the old "
       "workers keep serving. Then the rest are replaced as in restart. On success the new "
       "program is used for later restarts. Answers when done.",
-      TrustLevel::Remote,
+      // It runs a program of the caller's choosing, as the master's user: local by default.
+      TrustLevel::Local,
       [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,
          Reply reply) {
         auto parsed = parse_target_args("upgrade", args, 2, {"cwd", "args", "timeout", "monitor"});

@@ -47,13 +47,25 @@ ControlPlane::ControlPlane(commands::Registry& registry, commands::Context& cont
       access_(std::move(access)),
       allow_http_get_(allow_http_get) {}
 
-void ControlPlane::run(std::string_view text, std::string_view key, TrustLevel caller,
+std::function<void(Outcome)> ControlPlane::audited(std::string command, Caller caller,
+                                                  std::optional<std::size_t> key,
+                                                  std::function<void(Outcome)> done) const {
+  if (!audit_) return done;
+  return [audit = audit_, command = std::move(command), caller = std::move(caller), key,
+          done = std::move(done)](Outcome outcome) {
+    audit(AuditRecord{command, caller, key, outcome});
+    done(std::move(outcome));
+  };
+}
+
+void ControlPlane::run(std::string_view text, std::string_view key, Caller caller,
                        std::function<void(Outcome)> done) {
+  const auto key_index = access_.match_key(key);
   auto line = parse_command_line(text);
   if (!line) {
     // Before the key check only for the console, which holds no key; others learn nothing
     // about the service before their key is accepted.
-    if (caller == TrustLevel::Inproc || access_.match_key(key)) {
+    if (caller.level == TrustLevel::Inproc || key_index) {
       done({400, {}, line.error().message});
     } else {
       done({401, {}, describe(Decision::BadKey)});
@@ -62,33 +74,37 @@ void ControlPlane::run(std::string_view text, std::string_view key, TrustLevel c
   }
   const commands::Command* command = registry_.find(line->name);
   const TrustLevel required = registry_.required_level(line->name);
-  const Decision decision = access_.decide(key, caller, line->name, required);
+  const Decision decision = access_.decide(key, caller.level, line->name, required);
   if (decision == Decision::BadKey) {
     done({401, {}, describe(decision)});
     return;
   }
+  const TrustLevel level = caller.level;
+  done = audited(line->name, std::move(caller), key_index, std::move(done));
   if (command == nullptr) {
     done({404, {}, fmt::format("unknown command '{}' (try help)", line->name)});
     return;
   }
   if (decision != Decision::Allowed) {
-    done(refused(decision, line->name, required, caller));
+    done(refused(decision, line->name, required, level));
     return;
   }
   dispatch(*command, line->args, std::move(done));
 }
 
 void ControlPlane::run_trusted(const std::string& name, std::vector<nlohmann::json> args,
-                               TrustLevel caller, std::function<void(Outcome)> done) {
+                               Caller caller, std::function<void(Outcome)> done) {
+  const TrustLevel level = caller.level;
+  done = audited(name, std::move(caller), std::nullopt, std::move(done));
   const commands::Command* command = registry_.find(name);
   if (command == nullptr) {
     done({404, {}, fmt::format("unknown command '{}' (try help)", name)});
     return;
   }
   const TrustLevel required = registry_.required_level(name);
-  if (const Decision decision = AccessPolicy::decide_level(caller, required);
+  if (const Decision decision = AccessPolicy::decide_level(level, required);
       decision != Decision::Allowed) {
-    done(refused(decision, name, required, caller));
+    done(refused(decision, name, required, level));
     return;
   }
   dispatch(*command, args, std::move(done));
@@ -143,7 +159,8 @@ void ControlPlane::on_http(HttpRequest request, HttpServer::Respond respond) {
     answer({400, {}, "missing cmd: POST /cli?cmd=<command line>"});
     return;
   }
-  run((*cmd).value, key, access_.peer_level(request.peer), std::move(answer));
+  run((*cmd).value, key, {access_.peer_level(request.peer), request.peer.to_string()},
+      std::move(answer));
 }
 
 }  // namespace cservice::controlplane

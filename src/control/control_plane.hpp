@@ -10,6 +10,7 @@
 #include "control/http_server.hpp"
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,18 +25,40 @@ struct Outcome {
   std::string error;      // otherwise
 };
 
+// Who runs a command: its trust level and where it came from ("127.0.0.1", "console",
+// "worker pid 1234", "library"), for the access check and the audit record.
+struct Caller {
+  TrustLevel level;
+  std::string origin;
+};
+
+// One command run by a caller the control plane knows (a key it accepted, or a trusted caller):
+// what an audit trail records. Never the key itself, only its index among the configured keys.
+struct AuditRecord {
+  std::string command;
+  const Caller& caller;
+  std::optional<std::size_t> key;  // the index of the key presented, if any
+  const Outcome& outcome;
+};
+
 class ControlPlane {
  public:
+  using Audit = std::function<void(const AuditRecord&)>;
+
   ControlPlane(commands::Registry& registry, commands::Context& context, AccessPolicy access,
                bool allow_http_get);
 
-  // Runs `line` for a caller at `caller` level presenting `key`; `done` gets the outcome.
-  void run(std::string_view line, std::string_view key, TrustLevel caller,
+  // Called once for every command run by a known caller, when it is answered (refusals of
+  // that caller included; requests without a valid key are not: they are only logged).
+  void set_audit(Audit audit) { audit_ = std::move(audit); }
+
+  // Runs `line` for `caller` presenting `key`; `done` gets the outcome.
+  void run(std::string_view line, std::string_view key, Caller caller,
            std::function<void(Outcome)> done);
 
   // Runs command `name` for a caller authenticated otherwise (library code at inproc, a worker
   // known by its peer credentials at local): only the level is checked.
-  void run_trusted(const std::string& name, std::vector<nlohmann::json> args, TrustLevel caller,
+  void run_trusted(const std::string& name, std::vector<nlohmann::json> args, Caller caller,
                    std::function<void(Outcome)> done);
 
   // The HTTP endpoint. Logs one line per request, with the key masked.
@@ -44,11 +67,16 @@ class ControlPlane {
  private:
   void dispatch(const commands::Command& command, const std::vector<nlohmann::json>& args,
                 std::function<void(Outcome)> done);
+  // `done`, which also hands the outcome to the audit hook.
+  std::function<void(Outcome)> audited(std::string command, Caller caller,
+                                       std::optional<std::size_t> key,
+                                       std::function<void(Outcome)> done) const;
 
   commands::Registry& registry_;
   commands::Context& context_;
   AccessPolicy access_;
   bool allow_http_get_;
+  Audit audit_;
 };
 
 // `target` with the value of accessKey replaced by "***", for logs.

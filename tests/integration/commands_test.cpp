@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <filesystem>
 #include <future>
 
 namespace cservice::testing {
@@ -99,6 +100,57 @@ TEST_F(CommandsTest, ExitNowIsRefusedToARemotePeerAndChangesNothing) {
   EXPECT_EQ(refused.status, 401);
   EXPECT_EQ(workers("simple"), before);
   EXPECT_FALSE(service.has_exited());
+  service.signal(SIGTERM);
+  EXPECT_EQ(service.wait_exit(10s), 0);
+}
+
+// A key that reaches a remote peer must not run programs of its choosing on this machine:
+// start PROGRAM and upgrade are local unless the control option raises them on purpose. Every
+// command a key holder runs is a commandRun event naming the caller, level and key number.
+TEST_F(CommandsTest, ProgramsOfTheCallersChoosingNeedALocalPeer) {
+  const std::string marker = temp_dir() + "/ran";
+  const std::string payload = R"({"args": ["-c", "touch )" + marker + R"("]})";
+  auto& service = start_service({"--local-network", "none"}, {"--ready-after", "0"});
+  const auto before = workers("simple");
+  for (const std::string& line : {"upgrade all /bin/sh " + payload, "start /bin/sh " + payload}) {
+    const auto refused = command(line);
+    EXPECT_EQ(refused.status, 401) << line;
+    EXPECT_EQ(refused.body.substr(refused.body.find(':')),
+              ": '" + line.substr(0, line.find(' ')) + "' requires local, caller is remote\n");
+  }
+  EXPECT_EQ(workers("simple"), before);
+  EXPECT_FALSE(std::filesystem::exists(marker));
+  EXPECT_EQ(command("restart all").status, 200);  // the service's own program: remote may
+  ASSERT_TRUE(service.wait_for(
+      R"re(event commandRun \{"caller":"127\.0\.0\.1","command":"upgrade","error":"insufficient access level: [^"]*","key":1,"level":"remote","status":401\}$)re",
+      5s, "the refused upgrade's audit event"));
+  ASSERT_TRUE(service.wait_for(
+      R"re(event commandRun \{"caller":"127\.0\.0\.1","command":"restart","key":1,"level":"remote","status":200\}$)re",
+      10s, "the restart's audit event"));
+  EXPECT_EQ(service.output().find(kKey), std::string::npos) << "the key was logged";
+  service.signal(SIGTERM);
+  EXPECT_EQ(service.wait_exit(10s), 0);
+}
+
+TEST_F(CommandsTest, TheControlOptionRaisesUpgradeToRemote) {
+  const std::string config = write_file(
+      "service.json",
+      json({{"program", test_worker_binary()},
+            {"args", {"--ready-after", "0"}},
+            {"workerCount", 1},
+            {"ready", "notify"},
+            {"port", 0},
+            {"accessKey", kKey},
+            {"localNetworks", json::array()},
+            {"control", {{"upgrade", "remote"}}}})
+          .dump(),
+      false);
+  auto& service = start({config});
+  port_ = service.api_port();
+  ASSERT_TRUE(service.wait_for("starting -> ready", 10s, "the worker ready"));
+  const auto answer = command("upgrade all " + test_worker_binary() + R"( {"args": ["--ready-after", "0"]})");
+  EXPECT_EQ(answer.status, 200) << answer.body;
+  EXPECT_EQ(command("start").status, 401) << "start stays local";
   service.signal(SIGTERM);
   EXPECT_EQ(service.wait_exit(10s), 0);
 }

@@ -5,7 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace cservice::controlplane {
 namespace {
@@ -31,7 +35,7 @@ class ControlPlaneTest : public ::testing::Test {
 
   Outcome run(const std::string& line, const std::string& key, TrustLevel caller) {
     Outcome got{0, {}, "(no answer)"};
-    plane_.run(line, key, caller, [&](Outcome outcome) { got = std::move(outcome); });
+    plane_.run(line, key, {caller, "test"}, [&](Outcome outcome) { got = std::move(outcome); });
     return got;
   }
 
@@ -66,7 +70,8 @@ TEST_F(ControlPlaneTest, OutcomesForEachKindOfRequest) {
 TEST_F(ControlPlaneTest, TrustedCallersNeedNoKeyButTheLevel) {
   const auto run_trusted = [&](const std::string& name, TrustLevel caller) {
     Outcome got{0, {}, "(no answer)"};
-    plane_.run_trusted(name, {}, caller, [&](Outcome outcome) { got = std::move(outcome); });
+    plane_.run_trusted(name, {}, {caller, "test"},
+                       [&](Outcome outcome) { got = std::move(outcome); });
     return got;
   };
   EXPECT_EQ(run_trusted("version", TrustLevel::Remote).status, 200u);
@@ -77,6 +82,28 @@ TEST_F(ControlPlaneTest, TrustedCallersNeedNoKeyButTheLevel) {
   EXPECT_EQ(refused.status, 401u);
   EXPECT_EQ(refused.error, "insufficient access level: 'version' requires inproc, caller is local");
   EXPECT_EQ(run_trusted("version", TrustLevel::Inproc).status, 200u);
+}
+
+TEST_F(ControlPlaneTest, EveryCommandOfAKnownCallerIsAudited) {
+  std::vector<std::string> audited;
+  plane_.set_audit([&](const AuditRecord& record) {
+    audited.push_back(fmt::format("{} {} {} key {} -> {}", record.command, record.caller.origin,
+                                  to_string(record.caller.level),
+                                  record.key ? std::to_string(*record.key + 1) : "none",
+                                  record.outcome.status));
+  });
+  run("version", "k", TrustLevel::Remote);
+  run("exit now", "k", TrustLevel::Remote);
+  run("nosuch", "k", TrustLevel::Remote);
+  run("version", "nope", TrustLevel::Remote);  // no valid key: logged, not audited
+  run("x {", "nope", TrustLevel::Remote);
+  plane_.run_trusted("version", {}, {TrustLevel::Local, "worker pid 7"}, [](Outcome) {});
+  EXPECT_EQ(audited, (std::vector<std::string>{
+                         "version test remote key 1 -> 200",
+                         "exit test remote key 1 -> 401",
+                         "nosuch test remote key 1 -> 404",
+                         "version worker pid 7 local key none -> 200",
+                     }));
 }
 
 TEST(MaskKeyTest, HidesTheKeyAndKeepsTheRest) {
