@@ -68,6 +68,9 @@ struct WorkerChannel::Impl : std::enable_shared_from_this<Impl> {
   Handler handler;
   std::string address;
   std::size_t connections = 0;
+  // Refused connections still lingering: bounded, so that a flood of outsiders' connections
+  // cannot hold the master's descriptors.
+  std::shared_ptr<std::size_t> lingering = std::make_shared<std::size_t>(0);
   bool closed = false;
 };
 
@@ -75,11 +78,20 @@ namespace {
 
 // A lingering close of a refused connection: the peer may not have sent its request yet, and
 // its send to a closed socket would fail before it could read the refusal. So stop writing,
-// then wait for the peer to close, a second at most, discarding what it sends.
-void linger_close(stream_protocol::socket socket) {
+// then wait for the peer to close, a second at most, discarding what it sends. Past
+// kMaxLingering such sockets, a refused one is closed at once.
+constexpr std::size_t kMaxLingering = 64;
+
+void linger_close(stream_protocol::socket socket, const std::shared_ptr<std::size_t>& lingering) {
+  if (*lingering >= kMaxLingering) return;  // `socket` closes here
   struct Linger : std::enable_shared_from_this<Linger> {
-    explicit Linger(stream_protocol::socket s)
-        : socket(std::move(s)), deadline(socket.get_executor()) {}
+    Linger(stream_protocol::socket s, std::shared_ptr<std::size_t> c)
+        : socket(std::move(s)), deadline(socket.get_executor()), count(std::move(c)) {
+      ++*count;
+    }
+    ~Linger() { --*count; }
+    Linger(const Linger&) = delete;
+    Linger& operator=(const Linger&) = delete;
     void read() {
       socket.async_read_some(asio::buffer(discard), [self = shared_from_this()](
                                                          const boost::system::error_code& ec,
@@ -93,9 +105,10 @@ void linger_close(stream_protocol::socket socket) {
     }
     stream_protocol::socket socket;
     asio::steady_timer deadline;
+    std::shared_ptr<std::size_t> count;
     std::array<char, 512> discard{};
   };
-  auto linger = std::make_shared<Linger>(std::move(socket));
+  auto linger = std::make_shared<Linger>(std::move(socket), lingering);
   boost::system::error_code ignored;
   linger->socket.shutdown(stream_protocol::socket::shutdown_send, ignored);
   linger->deadline.expires_after(std::chrono::seconds(1));
@@ -129,7 +142,7 @@ asio::awaitable<void> WorkerChannel::Impl::serve(stream_protocol::socket socket)
                      {},
                      worker ? "too many connections" : "not a worker of this service"});
     co_await asio::async_write(socket, asio::buffer(refusal), use_tuple);
-    linger_close(std::move(socket));
+    linger_close(std::move(socket), lingering);
     co_return;
   }
   const CountedConnection counted(connections);

@@ -3,8 +3,12 @@
 // group (any process in the master's session may, whatever its user), and not a descendant that
 // became another user. The attacks run as `nobody` through setpriv, so they need root.
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cstddef>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -137,6 +141,46 @@ TEST_F(WorkerTrustTest, AWorkersChildThatBecameAnotherUserDoesNotSpeakForIt) {
             (json{{"status", 401}, {"error", "not a worker of this service"}}));
   ASSERT_TRUE(service.wait_for(R"(worker 1 pid \d+: starting -> ready)", 10s, "the worker ready"));
   EXPECT_NE(status_of_only_worker(port), "set by a child");
+  service.signal(SIGTERM);
+  EXPECT_EQ(service.wait_exit(10s), 0);
+}
+
+// Refused connections linger a moment (so the refusal is read), but an outsider who opens
+// hundreds of them does not make the master hold hundreds of descriptors.
+TEST_F(WorkerTrustTest, AFloodOfOutsidersConnectionsHoldsFewDescriptors) {
+  auto& service = start({"--workers", "1", "--ready", "started", test_worker_binary(), "--",
+                         "--print-env"});
+  const auto channel =
+      service.wait_for(R"(env CSERVICE_CONTROL_SOCKET=(@\S+)$)", 10s, "the control socket");
+  ASSERT_TRUE(channel);
+  const auto count_fds = [&service] {
+    const std::string dir = "/proc/" + std::to_string(service.pid()) + "/fd";
+    return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(dir),
+                                                  std::filesystem::directory_iterator()));
+  };
+  const std::size_t before = count_fds();
+  const std::string& address = (*channel)[1];
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path + 1, address.data() + 1, address.size() - 1);
+  const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address.size());
+  std::vector<int> held;
+  for (int i = 0; i < 800; ++i) {  // within a default limit of 1024 descriptors
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    held.push_back(fd);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), length), 0) << i;
+  }
+  // Each refused connection has been answered (or closed) once its peer sees the end of it.
+  char byte;
+  for (const int fd : held) {
+    timeval timeout{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    while (::recv(fd, &byte, 1, 0) > 0) {
+    }
+  }
+  EXPECT_LE(count_fds(), before + 70) << "descriptors held for refused connections";
+  for (const int fd : held) ::close(fd);
   service.signal(SIGTERM);
   EXPECT_EQ(service.wait_exit(10s), 0);
 }
