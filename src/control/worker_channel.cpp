@@ -16,7 +16,9 @@
 #include <array>
 #include <random>
 
+#include "base/clock.hpp"
 #include "base/log.hpp"
+#include "base/rate_limiter.hpp"
 #include "control/coroutines.hpp"
 
 namespace cservice::controlplane {
@@ -69,6 +71,8 @@ struct WorkerChannel::Impl : std::enable_shared_from_this<Impl> {
   std::string address;
   std::size_t connections = 0;
   bool closed = false;
+  SteadyClock clock;
+  RateLimiter refusals{clock};  // any local process may connect in a loop
 };
 
 namespace {
@@ -124,6 +128,11 @@ asio::awaitable<void> WorkerChannel::Impl::serve(stream_protocol::socket socket)
     worker = authorize(Pid{peer.pid});
   }
   if (!worker || connections >= kMaxConnections) {
+    if (const auto held = refusals.admit(worker ? "busy" : "not a worker")) {
+      log::warn("worker channel: refused pid {}: {}{}", peer.pid,
+                worker ? "too many connections" : "not a worker of this service",
+                suppressed_note(*held));
+    }
     const std::string refusal =
         answer_line({worker ? 503u : 401u,
                      {},

@@ -1,5 +1,5 @@
-// The master's log under hostile input: what workers send cannot forge a line of it nor break
-// its JSON answers.
+// The master's log under hostile input: what workers and peers send cannot forge a line of it,
+// cannot break its JSON answers, cannot flood it, and no access key reaches it.
 
 #include <csignal>
 #include <nlohmann/json.hpp>
@@ -36,6 +36,23 @@ class LogTest : public IntegrationTest {
   int port_ = -1;
 };
 
+TEST_F(LogTest, ANotifyFloodGivesALineASecond) {
+  auto& service = start_service({test_worker_binary(), "--", "--notify-flood", "1500"});
+  const auto flood = service.wait_for(R"(notify flood: (\d+) datagrams)", 15s, "the flood's end");
+  ASSERT_TRUE(flood);
+  const long sent = std::stol((*flood)[1]);
+  ASSERT_GT(sent, 100) << "not much of a flood";
+  // Every datagram is dropped (each holds a NUL), and a line says so once a second, the second
+  // one with the count of those held back.
+  ASSERT_TRUE(service.wait_for_count(
+      R"(notify socket: dropped a malformed datagram from pid \d+ \(\d+ similar suppressed\))", 1,
+      5s, "the count of the warnings held back"));
+  const std::size_t lines = service.count("notify socket: dropped");
+  EXPECT_GE(lines, 2u);
+  EXPECT_LE(lines, 3u) << sent << " datagrams gave " << lines << " lines";
+  stop(service);
+}
+
 TEST_F(LogTest, WorkerTextIsEscapedInTheLogAndInWorkersJson) {
   // A STATUS with an escape sequence, a tab and bytes that are not UTF-8 (a datagram cannot
   // hold a newline or NUL in a value), and an event name with both (JSON escapes can).
@@ -66,6 +83,38 @@ signal.sigwait([signal.SIGTERM])
   EXPECT_EQ(service.count("^cservice: error: forged"), 0u) << service.output();
   EXPECT_EQ(service.count(R"(control: worker pid \d+: evil\\ncservice: error: forged\\0end$)"), 1u)
       << service.output();
+  stop(service);
+}
+
+TEST_F(LogTest, EveryAccessKeyParameterIsMasked) {
+  auto& service = start_service({test_worker_binary()});
+  const auto answer =
+      http_request("POST", "127.0.0.1", port_,
+                   std::string("/cli?cmd=version&accessKey=") + kKey + "&accessKey=second-secret");
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200) << answer->body;
+  EXPECT_TRUE(service.wait_for(R"(/cli\?cmd=version&accessKey=\*\*\*&accessKey=\*\*\* -> 200)", 5s,
+                               "the request's log line"));
+  EXPECT_EQ(service.count("second-secret"), 0u) << service.output();
+  stop(service);
+}
+
+TEST_F(LogTest, AFloodOfKeylessRequestsGivesALineASecond) {
+  auto& service = start_service({test_worker_binary()});
+  // Wrong keys, one request after another, until the second log line (with the count of those
+  // held back) shows that a second has passed.
+  const auto deadline = Clock::now() + 10s;
+  int sent = 0;
+  while (service.count(R"(-> 401 \(\d+ similar suppressed\))") == 0 && Clock::now() < deadline) {
+    const auto answer = http_request("POST", "127.0.0.1", port_, "/cli?cmd=workers&accessKey=x");
+    ASSERT_TRUE(answer);
+    ASSERT_EQ(answer->status, 401);
+    ++sent;
+  }
+  ASSERT_GT(sent, 20) << "not much of a flood";
+  const std::size_t lines = service.count("-> 401");
+  EXPECT_GE(lines, 2u);
+  EXPECT_LE(lines, 3u) << sent << " requests gave " << lines << " lines";
   stop(service);
 }
 
