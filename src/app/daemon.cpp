@@ -72,6 +72,9 @@ std::unique_ptr<Daemon> Daemon::detach(const config::Options& options) {
 
 void Daemon::report(bool ok, const std::string& message) {
   if (report_fd_ < 0) return;
+  // A daemon that failed is about to exit: its pid file goes first, so that when the waiting
+  // command returns, nothing of this daemon is left.
+  if (!ok) pid_file_.reset();
   const std::string text = (ok ? "ok " : "") + message;
   [[maybe_unused]] const ssize_t n = ::write(report_fd_, text.data(), text.size());
   ::close(report_fd_);
@@ -79,8 +82,7 @@ void Daemon::report(bool ok, const std::string& message) {
 }
 
 void Daemon::refuse(const std::string& message) {
-  pid_file_.reset();  // _exit() runs no destructor
-  report(false, message);
+  report(false, message);  // which removes the pid file: _exit() runs no destructor
   ::_exit(2);
 }
 

@@ -29,7 +29,8 @@ class Daemon {
 
   bool is_parent() const { return parent_status_ >= 0; }
   int parent_status() const { return parent_status_; }
-  // In the daemon: tells the waiting command the service is up (or why not).
+  // In the daemon: tells the waiting command the service is up (or why not: then the pid file
+  // is removed first).
   void report(bool ok, const std::string& message);
 
  private:
