@@ -1,12 +1,14 @@
 #include "app/daemon.hpp"
 
 #include "base/log.hpp"
+#include "os/pid_file.hpp"
+#include "os/safe_file.hpp"
+#include "os/unique_fd.hpp"
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,33 +52,42 @@ std::unique_ptr<Daemon> Daemon::detach(const config::Options& options) {
   ::close(fds[0]);
   daemon.report_fd_ = fds[1];
   ::setsid();
-  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  const int log_fd = ::open(options.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log_fd < 0) {
-    daemon.report(false, "daemon: log file " + options.log_file + ": " + std::strerror(errno));
-    ::_exit(2);
+  // The pid file first: a second daemon on the same files is refused before it touches the log.
+  auto pid_file = os::PidFile::claim(options.pid_file);
+  if (!pid_file) daemon.refuse(pid_file.error().message);
+  daemon.pid_file_ = std::make_unique<os::PidFile>(std::move(*pid_file));
+  auto log_file = os::SafeFile::open("log file", options.log_file, O_WRONLY | O_APPEND,
+                                     os::FileKinds::Any);
+  if (!log_file) daemon.refuse(log_file.error().message);
+  const os::UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  ::dup2(null.get(), STDIN_FILENO);
+  ::dup2(log_file->fd.get(), STDOUT_FILENO);
+  ::dup2(log_file->fd.get(), STDERR_FILENO);
+  if (const auto stale = daemon.pid_file_->stale_pid()) {
+    log::info("pid file {}: taken over from pid {}, which no longer holds it", options.pid_file,
+              to_int(*stale));
   }
-  ::dup2(null_fd, STDIN_FILENO);
-  ::dup2(log_fd, STDOUT_FILENO);
-  ::dup2(log_fd, STDERR_FILENO);
-  ::close(null_fd);
-  ::close(log_fd);
-  std::ofstream(options.pid_file) << ::getpid() << "\n";
-  daemon.pid_file_ = options.pid_file;
   return owned;
 }
 
 void Daemon::report(bool ok, const std::string& message) {
   if (report_fd_ < 0) return;
+  // A daemon that failed is about to exit: its pid file goes first, so that when the waiting
+  // command returns, nothing of this daemon is left.
+  if (!ok) pid_file_.reset();
   const std::string text = (ok ? "ok " : "") + message;
   [[maybe_unused]] const ssize_t n = ::write(report_fd_, text.data(), text.size());
   ::close(report_fd_);
   report_fd_ = -1;
 }
 
+void Daemon::refuse(const std::string& message) {
+  report(false, message);  // which removes the pid file: _exit() runs no destructor
+  ::_exit(2);
+}
+
 Daemon::~Daemon() {
   if (report_fd_ >= 0) ::close(report_fd_);
-  if (!pid_file_.empty()) ::unlink(pid_file_.c_str());
 }
 
 }  // namespace cservice::app

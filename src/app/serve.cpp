@@ -7,6 +7,7 @@
 #include "app/running.hpp"
 #include "app/version.hpp"
 #include "base/log.hpp"
+#include "base/text.hpp"
 #include "commands/directory.hpp"
 #include "commands/registry.hpp"
 #include "control/control_plane.hpp"
@@ -128,7 +129,9 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
   auto runtime = runtime::Runtime::create(options, std::move(sockets));
   if (!runtime) return fail(kExitFailure, runtime.error().message);
   (*runtime)->events().subscribe([](const supervisor::Event& event) {
-    log::info("event {} {}", event.name,
+    // The name and data may come from a worker (worker channel) or library code: the name
+    // escaped, bad UTF-8 in the data replaced rather than thrown on.
+    log::info("event {} {}", sanitize_text(event.name),
               event.data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 
@@ -182,7 +185,7 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
       rt.io(), [&rt](PeerCredentials peer) { return rt.worker_of(peer); },
       [&running](Pid worker, std::string name, std::vector<nlohmann::json> args,
                  std::function<void(controlplane::Outcome)> done) {
-        log::info("control: worker pid {}: {}", to_int(worker), name);
+        log::info("control: worker pid {}: {}", to_int(worker), sanitize_text(name));
         running.trigger(name, std::move(args),
                         {commands::TrustLevel::Local, fmt::format("worker pid {}", to_int(worker))},
                         std::move(done));

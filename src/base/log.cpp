@@ -1,5 +1,7 @@
 #include "base/log.hpp"
 
+#include "base/text.hpp"
+
 #include <cerrno>
 #include <poll.h>
 #include <unistd.h>
@@ -9,6 +11,7 @@ namespace cservice::log {
 namespace {
 
 constexpr int kFullWaitMs = 1000;
+constexpr std::size_t kMaxLineBytes = 16 * 1024;
 
 Sink& sink() {
   static Sink current;
@@ -29,7 +32,11 @@ std::string_view prefix(Level level) {
 Sink set_sink(Sink s) { return std::exchange(sink(), std::move(s)); }
 void reset_sink() { sink() = nullptr; }
 
-void write(Level level, std::string_view message) {
+void write(Level level, std::string_view raw) {
+  // Whatever a value inside it holds (a name a worker chose, a path), a message stays one line
+  // of valid UTF-8: a '\n' in it cannot start a forged line of ours, an ESC cannot reach a
+  // terminal, a NUL or a bad byte cannot upset a log reader.
+  const std::string message = sanitize_text(raw, kMaxLineBytes, Backslashes::Kept);
   if (sink()) {
     sink()(level, message);
     return;

@@ -1,6 +1,10 @@
 #pragma once
 // The master's log: one line per call, written whole to stderr with a "cservice: " prefix.
 // Lines from workers are relayed elsewhere (runtime/stdio_relay). Never log an access key.
+// A message is made one printable line of at most 16 KiB (base/text.hpp, backslashes kept) before
+// it reaches the sink, so no value inside it can start a line of its own; values from outside
+// are escaped where they enter (sanitize_text), and repeated warnings from outside are limited
+// (base/rate_limiter.hpp).
 // While the runtime runs, lines go through its stderr sink (runtime/master_output), which never
 // blocks the loop; the default sink below is for before and after, and for the CLI.
 

@@ -1,6 +1,7 @@
 #include "control/control_plane.hpp"
 
 #include "base/log.hpp"
+#include "base/text.hpp"
 #include "control/command_line.hpp"
 
 #include <boost/url/parse.hpp>
@@ -10,6 +11,8 @@
 namespace cservice::controlplane {
 
 namespace {
+
+constexpr std::size_t kMaxLoggedTarget = 512;
 
 unsigned status_of(const Error& error) {
   if (error.code == make_error_code(errc::not_found)) return 404;
@@ -36,8 +39,13 @@ std::string mask_key(std::string_view target) {
   if (!parsed) return "(unparsable target)";
   boost::urls::url url(*parsed);
   auto params = url.params();
-  if (auto it = params.find("accessKey"); it != params.end()) params.set(it, "***");
-  return std::string(url.buffer());
+  // Every one: a client may send two (only the first is read as the key, but the second is
+  // a secret all the same), or spell the name in another case or percent-encoded.
+  for (auto it = params.find("accessKey", boost::urls::ignore_case); it != params.end();
+       it = params.find(std::next(it), "accessKey", boost::urls::ignore_case)) {
+    it = params.set(it, "***");
+  }
+  return sanitize_text(url.buffer(), kMaxLoggedTarget);
 }
 
 ControlPlane::ControlPlane(commands::Registry& registry, commands::Context& context,
@@ -45,7 +53,8 @@ ControlPlane::ControlPlane(commands::Registry& registry, commands::Context& cont
     : registry_(registry),
       context_(context),
       access_(std::move(access)),
-      allow_http_get_(allow_http_get) {}
+      allow_http_get_(allow_http_get),
+      refusals_(std::make_shared<RateLimiter>(context.clock)) {}
 
 std::function<void(Outcome)> ControlPlane::audited(std::string command, Caller caller,
                                                   std::optional<std::size_t> key,
@@ -132,8 +141,13 @@ void ControlPlane::dispatch(const commands::Command& command,
 void ControlPlane::on_http(HttpRequest request, HttpServer::Respond respond) {
   const std::string logged = fmt::format("control: {} {} {}", request.peer.to_string(),
                                          request.method, mask_key(request.target));
-  auto answer = [respond = std::move(respond), logged](const Outcome& outcome) {
-    log::info("{} -> {}", logged, outcome.status);
+  auto answer = [refusals = refusals_, respond = std::move(respond),
+                 logged](const Outcome& outcome) {
+    if (outcome.status < 400) {
+      log::info("{} -> {}", logged, outcome.status);
+    } else if (const auto held = refusals->admit(fmt::format("http {}", outcome.status))) {
+      log::info("{} -> {}{}", logged, outcome.status, suppressed_note(*held));
+    }
     respond(to_http(outcome));
   };
   auto parsed = boost::urls::parse_origin_form(request.target);

@@ -4,6 +4,7 @@
 // endpoint (the original's `POST /cli?cmd=<line>&accessKey=<key>`) and the console both come
 // through here, so they behave the same. Loop thread only.
 
+#include "base/rate_limiter.hpp"
 #include "commands/command.hpp"
 #include "commands/registry.hpp"
 #include "control/access.hpp"
@@ -11,6 +12,7 @@
 
 #include <functional>
 #include <optional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -61,7 +63,9 @@ class ControlPlane {
   void run_trusted(const std::string& name, std::vector<nlohmann::json> args, Caller caller,
                    std::function<void(Outcome)> done);
 
-  // The HTTP endpoint. Logs one line per request, with the key masked.
+  // The HTTP endpoint. Logs one line per request, with every key masked and the target made
+  // printable; answers of 400 and above (keyless or malformed requests any peer can send in a
+  // loop) at most one line a second per status, the next saying how many were held back.
   void on_http(HttpRequest request, HttpServer::Respond respond);
 
  private:
@@ -77,9 +81,13 @@ class ControlPlane {
   AccessPolicy access_;
   bool allow_http_get_;
   Audit audit_;
+  // The log lines of answers >= 400, by status. Shared with the answers in flight: a command
+  // may answer after the control plane is gone (a rollout cut short by the end of the loop).
+  std::shared_ptr<RateLimiter> refusals_;
 };
 
-// `target` with the value of accessKey replaced by "***", for logs.
+// `target` for logs: the value of every accessKey parameter (however its name is spelled or
+// encoded) replaced by "***", then made printable and bounded (sanitize_text).
 std::string mask_key(std::string_view target);
 
 }  // namespace cservice::controlplane

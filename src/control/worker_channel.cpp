@@ -16,7 +16,9 @@
 #include <array>
 #include <random>
 
+#include "base/clock.hpp"
 #include "base/log.hpp"
+#include "base/rate_limiter.hpp"
 #include "control/coroutines.hpp"
 
 namespace cservice::controlplane {
@@ -72,6 +74,8 @@ struct WorkerChannel::Impl : std::enable_shared_from_this<Impl> {
   // cannot hold the master's descriptors.
   std::shared_ptr<std::size_t> lingering = std::make_shared<std::size_t>(0);
   bool closed = false;
+  SteadyClock clock;
+  RateLimiter refusals{clock};  // any local process may connect in a loop
 };
 
 namespace {
@@ -137,6 +141,11 @@ asio::awaitable<void> WorkerChannel::Impl::serve(stream_protocol::socket socket)
     worker = authorize(PeerCredentials{Pid{peer.pid}, peer.uid});
   }
   if (!worker || connections >= kMaxConnections) {
+    if (const auto held = refusals.admit(worker ? "busy" : "not a worker")) {
+      log::warn("worker channel: refused pid {}: {}{}", peer.pid,
+                worker ? "too many connections" : "not a worker of this service",
+                suppressed_note(*held));
+    }
     const std::string refusal =
         answer_line({worker ? 503u : 401u,
                      {},

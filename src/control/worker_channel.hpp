@@ -4,7 +4,9 @@
 // the abstract namespace and passes its address to every worker as CSERVICE_CONTROL_SOCKET
 // ("@cservice-control/<pid>/<random>"). No access key: the kernel tells who connected
 // (SO_PEERCRED), and only the master's workers (and their descendants running as the worker's
-// user) are served; anyone else is answered 401 and closed.
+// user) are served; anyone else is answered 401 and closed, and logged at most once a second
+// (the next line saying how many were held back). The names the handler gets are the worker's
+// own text: escape them (sanitize_text) before they reach a log line.
 //
 // Protocol version 1 (kWorkerChannelVersion), newline-delimited JSON, one request at a time per
 // connection, answered in order:

@@ -1,5 +1,7 @@
 #include "runtime/notify_message.hpp"
 
+#include "base/text.hpp"
+
 #include <charconv>
 #include <cstdint>
 
@@ -30,7 +32,7 @@ std::optional<NotifyMessage> parse_notify(std::string_view datagram) {
     } else if (key == "WATCHDOG" && value == "1") {
       message.watchdog = true;
     } else if (key == "STATUS") {
-      message.status = std::string(value);
+      message.status = sanitize_text(value);
     } else if (key == "EXTEND_TIMEOUT_USEC") {
       std::uint64_t usec = 0;
       const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), usec);

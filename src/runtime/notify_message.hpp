@@ -4,7 +4,9 @@
 //   one datagram = newline-separated KEY=VALUE assignments, at most kMaxNotifyDatagram bytes.
 //   READY=1                 the worker is ready
 //   READY=0                 not ready yet (a cservice extension; systemd ignores it)
-//   STATUS=text             free-form status
+//   STATUS=text             free-form status; kept as sanitize_text() makes it (base/text.hpp):
+//                           printable UTF-8, control characters and bad bytes escaped, at most
+//                           kMaxTextBytes, so it is safe in a log line and in JSON
 //   STOPPING=1              the worker is shutting down by itself
 //   EXTEND_TIMEOUT_USEC=n   allow n more microseconds for the current start or stop
 //   WATCHDOG=1              liveness ping

@@ -15,7 +15,7 @@
 namespace cservice::runtime {
 
 Result<std::unique_ptr<NotifySocket>> NotifySocket::open(boost::asio::io_context& io,
-                                                          Handler handler) {
+                                                          const Clock& clock, Handler handler) {
   os::UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) return os_error("notify socket", errno);
   const int one = 1;
@@ -33,14 +33,17 @@ Result<std::unique_ptr<NotifySocket>> NotifySocket::open(boost::asio::io_context
     return os_error("notify socket: bind", errno);
   }
   std::unique_ptr<NotifySocket> socket(
-      new NotifySocket(io, fd.release(), "@" + name, std::move(handler)));
+      new NotifySocket(io, fd.release(), "@" + name, clock, std::move(handler)));
   socket->wait();
   return socket;
 }
 
 NotifySocket::NotifySocket(boost::asio::io_context& io, int fd, std::string address,
-                           Handler handler)
-    : socket_(io, fd), address_(std::move(address)), handler_(std::move(handler)) {}
+                           const Clock& clock, Handler handler)
+    : socket_(io, fd),
+      address_(std::move(address)),
+      handler_(std::move(handler)),
+      warnings_(clock) {}
 
 void NotifySocket::wait() {
   socket_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
@@ -67,7 +70,11 @@ void NotifySocket::receive_all() {
                                 MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno != EAGAIN) log::warn("notify socket: {}", std::strerror(errno));
+      const int err = errno;
+      if (err == EAGAIN) return;
+      if (const auto held = warnings_.admit("receive")) {
+        log::warn("notify socket: {}{}", std::strerror(err), suppressed_note(*held));
+      }
       return;
     }
     std::optional<PeerCredentials> sender;
@@ -88,13 +95,19 @@ void NotifySocket::receive_all() {
       }
     }
     if (static_cast<std::size_t>(n) > kMaxNotifyDatagram || (msg.msg_flags & MSG_TRUNC) != 0) {
-      log::warn("notify socket: dropped a datagram of {} bytes (limit {})", n, kMaxNotifyDatagram);
+      if (const auto held = warnings_.admit("oversized")) {
+        log::warn("notify socket: dropped a datagram of {} bytes (limit {}){}", n,
+                  kMaxNotifyDatagram, suppressed_note(*held));
+      }
       continue;
     }
     if (!sender) continue;
     auto message = parse_notify(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
     if (!message) {
-      log::warn("notify socket: dropped a malformed datagram from pid {}", to_int(sender->pid));
+      if (const auto held = warnings_.admit("malformed")) {
+        log::warn("notify socket: dropped a malformed datagram from pid {}{}", to_int(sender->pid),
+                  suppressed_note(*held));
+      }
       continue;
     }
     handler_(*sender, *message);

@@ -37,7 +37,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create(config::Options options,
   std::unique_ptr<Runtime> runtime(new Runtime(std::move(options), std::move(sockets)));
   runtime->output_ = std::make_unique<MasterOutput>(runtime->io_);
   auto notify = NotifySocket::open(
-      runtime->io_, [r = runtime.get()](PeerCredentials sender, const NotifyMessage& message) {
+      runtime->io_, runtime->clock_, [r = runtime.get()](PeerCredentials sender, const NotifyMessage& message) {
         r->on_notify(sender, message);
       });
   if (!notify) return notify.error();

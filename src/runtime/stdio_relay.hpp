@@ -11,6 +11,12 @@
 // on its own write once its pipe is full, as on a slow terminal; it reads again once the sink
 // has drained. What it keeps between reads: its prefix and an incomplete line, if any (cut at
 // 64 KiB, see LineSplitter). Loop thread only; kept alive by its pending wait.
+//
+// Lines go out as the worker wrote them, control characters and bytes that are not UTF-8
+// included: this is the worker's own stream (colours for a terminal are legitimate output), and
+// it cannot pass for the master's log, since every line the relay writes begins with the
+// worker's prefix (a '\n' always ends a line; a '\r' or an escape sequence can disturb what a
+// terminal shows, not the lines of a log file). The master's own lines are sanitized in log::.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>

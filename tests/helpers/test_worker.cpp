@@ -11,6 +11,8 @@
 //                        and at most PIPE_BUF bytes, so a kill never leaves half a line
 //   --print-env          print the worker contract it sees (variables, open fds)
 //   --notify-garbage     send an oversized, a NUL-containing and an unknown datagram first
+//   --notify-flood MS    send malformed (NUL-containing) datagrams as fast as it can for MS
+//                        milliseconds, then print "notify flood: N datagrams"
 //   --stray-child        leave a child process in its group that sleeps forever
 //   --crash-if-worker N  only the worker whose CSERVICE_WORKER_ID is N crashes: at --crash-after
 //                        MS if given, else 100 ms after its READY=1 (--ready-after); the others
@@ -78,6 +80,16 @@ void notify_garbage() {
   cservice::notify("HELLO=world\nno equals sign here\nREADY=maybe");  // unknown: ignored
 }
 
+void notify_flood(long long ms) {
+  const long long until = now_ms() + ms;
+  long sent = 0;
+  while (now_ms() < until) {
+    if (cservice::notify(std::string_view("READY=1\0junk", 12))) ++sent;
+  }
+  std::printf("notify flood: %ld datagrams\n", sent);
+  std::fflush(stdout);
+}
+
 // Prints this process's pid as "descendant pid N", then becomes a long sleep (same pid).
 [[noreturn]] void report_and_sleep() {
   std::printf("descendant pid %d\n", ::getpid());
@@ -142,6 +154,7 @@ int main(int argc, char** argv) {
     else if (arg == "--daemon-child") escaped_child(/*double_fork=*/true);
     else if (arg == "--print-env") print_env();
     else if (arg == "--notify-garbage") notify_garbage();
+    else if (arg == "--notify-flood") { notify_flood(std::atoll(next)); ++i; }
     else if (arg == "--stray-child") {
       if (::fork() == 0) {
         ::execl("/bin/sleep", "sleep", "1000", static_cast<char*>(nullptr));

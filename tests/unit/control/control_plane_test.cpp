@@ -112,5 +112,21 @@ TEST(MaskKeyTest, HidesTheKeyAndKeepsTheRest) {
   EXPECT_EQ(mask_key("/cli?cmd=health"), "/cli?cmd=health");
 }
 
+TEST(MaskKeyTest, HidesEveryKeyHoweverItIsSpelled) {
+  EXPECT_EQ(mask_key("/cli?accessKey=one&cmd=health&accessKey=two"),
+            "/cli?accessKey=***&cmd=health&accessKey=***");
+  EXPECT_EQ(mask_key("/cli?accesskey=one&ACCESSKEY=two"), "/cli?accesskey=***&ACCESSKEY=***");
+  EXPECT_EQ(mask_key("/cli?access%4Bey=one"), "/cli?access%4Bey=***");
+  EXPECT_EQ(mask_key("/cli?accessKey"), "/cli?accessKey=***");
+}
+
+TEST(MaskKeyTest, MakesTheTargetPrintableAndBounded) {
+  EXPECT_EQ(mask_key("/cli?cmd=a\x1b[2J\nb"), "(unparsable target)");
+  EXPECT_EQ(mask_key("/cli?cmd=%0A%00"), "/cli?cmd=%0A%00");  // encoded, so already printable
+  const std::string logged = mask_key("/cli?cmd=" + std::string(4000, 'a'));
+  EXPECT_LT(logged.size(), 600u);
+  EXPECT_TRUE(logged.ends_with("bytes)")) << logged;
+}
+
 }  // namespace
 }  // namespace cservice::controlplane

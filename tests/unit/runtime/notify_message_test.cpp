@@ -13,6 +13,12 @@ TEST(NotifyMessageTest, ReadsReadyAndStatus) {
   EXPECT_EQ(m->ignored, 0u);
 }
 
+TEST(NotifyMessageTest, StatusIsKeptAsPrintableText) {
+  const auto m = parse_notify("STATUS=\x1b[2Jred\xff\tdone\\");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->status, "\\x1b[2Jred\\xff\\tdone\\\\");
+}
+
 TEST(NotifyMessageTest, ReadsStoppingWatchdogNotReadyAndExtend) {
   const auto m = parse_notify("STOPPING=1\nWATCHDOG=1\nREADY=0\nEXTEND_TIMEOUT_USEC=2500000\n");
   ASSERT_TRUE(m);
