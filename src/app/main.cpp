@@ -8,7 +8,9 @@
 #include "base/log.hpp"
 
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <string_view>
 #include <sys/stat.h>
 
 namespace {
@@ -19,12 +21,35 @@ bool names_a_program(const std::string& target) {
          target.ends_with(".json");
 }
 
+// A key given on the command line can be read by every local user in /proc/PID/cmdline. Once
+// parsed, it is overwritten there with '*' (as database servers do with passwords); the words
+// after "--" are the workers' arguments and are left alone.
+void hide_keys(int argc, char** argv) {
+  const auto blank = [](char* text) { std::memset(text, '*', std::strlen(text)); };
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--") return;
+    for (const std::string_view flag : {"--access-key", "--accessKey", "-k"}) {
+      if (arg == flag) {
+        if (i + 1 < argc) blank(argv[++i]);
+        break;
+      }
+      if (arg.starts_with(flag) && arg.size() > flag.size()) {
+        // --access-key=KEY, -kKEY, -k=KEY
+        blank(argv[i] + flag.size() + (arg[flag.size()] == '=' ? 1 : 0));
+        break;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace cservice;
   try {
     auto command_line = config::parse_command_line(argc, argv);
+    hide_keys(argc, argv);
     if (!command_line) {
       log::error("{} (see cservice --help)", command_line.error().message);
       return app::kExitUsage;

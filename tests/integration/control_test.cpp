@@ -5,6 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fstream>
+#include <iterator>
+
 #include <csignal>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -62,6 +65,31 @@ TEST_F(ControlTest, KeyInBearerHeader) {
   EXPECT_EQ(answer->status, 200);
   EXPECT_EQ(json::parse(answer->body)["version"], "0.1.0");
   stop(service);
+}
+
+// Every local user can read a process's command line: the key given there is blanked once
+// parsed; the workers' own arguments are left alone.
+TEST_F(ControlTest, TheKeyIsHiddenFromOtherUsersInTheCommandLine) {
+  auto& service = start({"--workers", "1", "--ready", "started", "--host", "127.0.0.1", "--port",
+                         "0", std::string("--access-key=") + kKey, "/bin/sh", "--", "-c",
+                         "sleep 1000; :", "-k", kKey});
+  port_ = service.api_port();
+  const auto worker = service.wait_for(R"(worker 1 pid (\d+): starting -> ready)", 10s,
+                                       "the worker ready");
+  ASSERT_TRUE(worker);
+  const auto command_line = [](const std::string& pid) {
+    std::ifstream file("/proc/" + pid + "/cmdline", std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(file), {});
+  };
+  const std::string master = command_line(std::to_string(service.pid()));
+  const std::string options = master.substr(0, master.find(std::string("\0--\0", 4)));
+  EXPECT_EQ(options.find(kKey), std::string::npos) << options;
+  EXPECT_NE(options.find("--access-key=*************"), std::string::npos) << options;
+  EXPECT_EQ(post("cmd=version", std::string("Bearer ") + kKey)->status, 200) << "the key changed";
+  EXPECT_NE(command_line((*worker)[1]).find(std::string("-k") + '\0' + kKey), std::string::npos)
+      << "a worker's own arguments changed";
+  service.signal(SIGTERM);
+  EXPECT_EQ(service.wait_exit(10s), 0);
 }
 
 TEST_F(ControlTest, StatusCodes) {
