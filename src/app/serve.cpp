@@ -128,7 +128,8 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
   auto runtime = runtime::Runtime::create(options, std::move(sockets));
   if (!runtime) return fail(kExitFailure, runtime.error().message);
   (*runtime)->events().subscribe([](const supervisor::Event& event) {
-    log::info("event {} {}", event.name, event.data.dump());
+    log::info("event {} {}", event.name,
+              event.data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 
   runtime::Runtime& rt = **runtime;
@@ -152,8 +153,12 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
   if (!options.control.keys.empty()) {
     auto server = controlplane::HttpServer::open(
         (*runtime)->io(), options.control.host, options.control.port, {},
-        [&control_plane](controlplane::HttpRequest request, controlplane::HttpServer::Respond respond) {
+        [&control_plane](controlplane::HttpRequest request,
+                         controlplane::HttpServer::Respond respond) {
           control_plane.on_http(std::move(request), std::move(respond));
+        },
+        [&control_plane](const controlplane::HttpRequest& head) {
+          return control_plane.authenticates(head);
         });
     if (!server) return fail(kExitUsage, server.error().message);
     http = std::move(*server);

@@ -38,6 +38,8 @@ class ControlPlane {
   void run_trusted(const std::string& name, std::vector<nlohmann::json> args, TrustLevel caller,
                    std::function<void(Outcome)> done);
 
+  // Whether an HTTP request head presents a valid key (HttpServer's Authenticate).
+  bool authenticates(const HttpRequest& head) const;
   // The HTTP endpoint. Logs one line per request, with the key masked.
   void on_http(HttpRequest request, HttpServer::Respond respond);
 
