@@ -54,8 +54,11 @@ void Console::read_line() {
           control_plane_.run(line, {}, {commands::TrustLevel::Inproc, "console"},
                              [](const controlplane::Outcome& outcome) {
                                print_outcome(outcome.status,
-                                             outcome.status == 200 ? outcome.result.dump()
-                                                                   : outcome.error,
+                                             outcome.status == 200
+                                                 ? outcome.result.dump(
+                                                       -1, ' ', false,
+                                                       nlohmann::json::error_handler_t::replace)
+                                                 : outcome.error,
                                              false);
                              });
         }

@@ -167,8 +167,12 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
   if (!options.control.keys.empty()) {
     auto server = controlplane::HttpServer::open(
         (*runtime)->io(), options.control.host, options.control.port, {},
-        [&control_plane](controlplane::HttpRequest request, controlplane::HttpServer::Respond respond) {
+        [&control_plane](controlplane::HttpRequest request,
+                         controlplane::HttpServer::Respond respond) {
           control_plane.on_http(std::move(request), std::move(respond));
+        },
+        [&control_plane](const controlplane::HttpRequest& head) {
+          return control_plane.authenticates(head);
         });
     if (!server) return fail(kExitUsage, server.error().message);
     http = std::move(*server);

@@ -22,8 +22,21 @@ unsigned status_of(const Error& error) {
 }
 
 HttpResponse to_http(const Outcome& outcome) {
-  if (outcome.status == 200) return {200, "application/json", outcome.result.dump() + "\n"};
+  if (outcome.status == 200) {
+    // Results carry text from workers (STATUS=...) that need not be UTF-8: replaced, not thrown.
+    return {200, "application/json",
+            outcome.result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"};
+  }
   return {outcome.status, "text/plain; charset=utf-8", outcome.error + "\n"};
+}
+
+// The key a request presents: in an Authorization: Bearer header, else the accessKey parameter.
+std::string key_of(const HttpRequest& request, const boost::urls::params_view& params) {
+  if (request.authorization.starts_with("Bearer ") && request.authorization.size() > 7) {
+    return request.authorization.substr(7);
+  }
+  if (auto it = params.find("accessKey"); it != params.end()) return (*it).value;
+  return {};
 }
 
 Outcome refused(Decision decision, const std::string& name, TrustLevel required,
@@ -138,6 +151,12 @@ void ControlPlane::dispatch(const commands::Command& command,
   }
 }
 
+bool ControlPlane::authenticates(const HttpRequest& head) const {
+  auto parsed = boost::urls::parse_origin_form(head.target);
+  if (!parsed) return false;
+  return access_.match_key(key_of(head, parsed->params())).has_value();
+}
+
 void ControlPlane::on_http(HttpRequest request, HttpServer::Respond respond) {
   const std::string logged = fmt::format("control: {} {} {}", request.peer.to_string(),
                                          request.method, mask_key(request.target));
@@ -148,7 +167,13 @@ void ControlPlane::on_http(HttpRequest request, HttpServer::Respond respond) {
     } else if (const auto held = refusals->admit(fmt::format("http {}", outcome.status))) {
       log::info("{} -> {}{}", logged, outcome.status, suppressed_note(*held));
     }
-    respond(to_http(outcome));
+    // The outcome may come from deep inside a command's completion: nothing may be thrown back.
+    try {
+      respond(to_http(outcome));
+    } catch (const std::exception& e) {
+      log::error("bug: {}: answering failed: {}", logged, e.what());
+      respond({500, "text/plain; charset=utf-8", "internal error\n"});
+    }
   };
   auto parsed = boost::urls::parse_origin_form(request.target);
   if (!parsed) {
@@ -165,9 +190,7 @@ void ControlPlane::on_http(HttpRequest request, HttpServer::Respond respond) {
     return;
   }
   const auto params = parsed->params();
-  std::string key;
-  if (request.authorization.starts_with("Bearer ")) key = request.authorization.substr(7);
-  if (auto it = params.find("accessKey"); it != params.end() && key.empty()) key = (*it).value;
+  const std::string key = key_of(request, params);
   const auto cmd = params.find("cmd");
   if (cmd == params.end()) {
     answer({400, {}, "missing cmd: POST /cli?cmd=<command line>"});

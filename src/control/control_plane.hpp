@@ -63,6 +63,8 @@ class ControlPlane {
   void run_trusted(const std::string& name, std::vector<nlohmann::json> args, Caller caller,
                    std::function<void(Outcome)> done);
 
+  // Whether an HTTP request head presents a valid key (HttpServer's Authenticate).
+  bool authenticates(const HttpRequest& head) const;
   // The HTTP endpoint. Logs one line per request, with every key masked and the target made
   // printable; answers of 400 and above (keyless or malformed requests any peer can send in a
   // loop) at most one line a second per status, the next saying how many were held back.

@@ -2,134 +2,101 @@
 
 #include "base/log.hpp"
 #include "control/coroutines.hpp"
+#include "control/http_session.hpp"
 
 #include <fmt/format.h>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 namespace cservice::controlplane {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
 using asio::ip::tcp;
 
 namespace {
 
-http::response<http::string_body> make_response(const HttpResponse& answer, unsigned version,
-                                                bool keep_alive) {
-  http::response<http::string_body> response(static_cast<http::status>(answer.status), version);
-  response.set(http::field::server, "cservice");
-  response.set(http::field::content_type, answer.content_type);
-  response.set(http::field::cache_control, "no-store");
-  response.body() = answer.body;
-  response.keep_alive(keep_alive);
-  response.prepare_payload();
-  return response;
+// Out of descriptors or memory: the connection stays in the backlog and accept fails again at
+// once, so the loop must pause rather than spin.
+bool is_exhaustion(const boost::system::error_code& error) {
+  if (error.category() != boost::system::system_category()) return false;
+  const int e = error.value();
+  return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
 }
 
-HttpResponse error_response(unsigned status, std::string text) {
-  return {status, "text/plain; charset=utf-8", std::move(text) + "\n"};
+void log_failure(const std::exception_ptr& failure) {
+  if (!failure) return;
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::exception& e) {
+    log::error("control: http: {}", e.what());
+  } catch (...) {
+    log::error("control: http: unknown exception");
+  }
 }
 
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::io_context& io, HttpLimits l, Handler h)
-      : acceptor(io), limits(l), handler(std::move(h)) {}
+  Impl(asio::io_context& io, std::shared_ptr<detail::ServerCore> c)
+      : acceptor(io), core(std::move(c)) {}
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(tcp::socket socket);
 
   tcp::acceptor acceptor;
-  HttpLimits limits;
-  Handler handler;
-  std::size_t connections = 0;
+  std::shared_ptr<detail::ServerCore> core;
   bool closed = false;
 };
 
 asio::awaitable<void> HttpServer::Impl::accept_loop() {
   auto self = shared_from_this();
-  co_await accept_connections(acceptor, closed, "http",
-                              [this](tcp::socket socket) { return serve(std::move(socket)); });
+  asio::steady_timer pause(acceptor.get_executor());
+  while (!closed) {
+    co_await core->connections.wait_for_room();
+    if (closed) co_return;
+    auto [error, socket] = co_await acceptor.async_accept(use_tuple);
+    if (error) {
+      if (error == asio::error::operation_aborted || closed) co_return;
+      log::warn("control: http: accept: {}", error.message());
+      if (is_exhaustion(error)) {
+        core->connections.reclaim_idle();
+        pause.expires_after(std::chrono::milliseconds(100));
+        co_await pause.async_wait(use_tuple);
+      }
+      continue;
+    }
+    asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), log_failure);
+  }
 }
 
 asio::awaitable<void> HttpServer::Impl::serve(tcp::socket socket) {
   auto self = shared_from_this();
   beast::tcp_stream stream(std::move(socket));
-  if (connections >= limits.max_connections) {
-    // Over the cap: a quick, bounded refusal rather than a queue the loop would have to hold.
-    stream.expires_after(limits.write_timeout);
-    auto refusal = make_response(error_response(503, "too many connections"), 11, false);
-    co_await http::async_write(stream, refusal, use_tuple);
-    co_return;
-  }
-  const CountedConnection counted(connections);
-
+  LiveConnection connection;
   boost::system::error_code peer_error;
-  const auto peer = stream.socket().remote_endpoint(peer_error).address();
-  beast::flat_buffer buffer(limits.max_header_bytes + limits.max_body_bytes);
-  bool first = true;
-  for (;;) {
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-    parser.body_limit(limits.max_body_bytes);
-    stream.expires_after(first ? limits.read_timeout : limits.idle_timeout);
-    first = false;
-    auto [read_error, read_bytes] = co_await http::async_read(stream, buffer, parser, use_tuple);
-    if (read_error) {
-      // A time-out has already closed the stream (Beast does): a slow client just loses it.
-      std::optional<HttpResponse> refusal;
-      if (read_error == http::error::body_limit || read_error == http::error::header_limit) {
-        refusal = error_response(413, "request too large");
-      } else if (read_error.category() == make_error_code(http::error::bad_target).category()) {
-        refusal = error_response(400, "malformed HTTP request: " + read_error.message());
-      }
-      if (refusal) {
-        stream.expires_after(limits.write_timeout);
-        auto response = make_response(*refusal, 11, false);
-        co_await http::async_write(stream, response, use_tuple);
-      }
-      break;
-    }
-    auto request = parser.release();
-
-    HttpRequest incoming;
-    incoming.method = std::string(request.method_string());
-    incoming.target = std::string(request.target());
-    incoming.authorization = std::string(request[http::field::authorization]);
-    incoming.body = std::move(request.body());
-    incoming.peer = peer;
-
-    // The handler may answer at once or much later; the connection waits for it, and the
-    // answer is dropped if the connection went away meanwhile.
-    auto pending = std::make_shared<PendingAnswer<HttpResponse>>(stream.get_executor());
-    handler(std::move(incoming), PendingAnswer<HttpResponse>::callback(pending));
-    auto answer = co_await pending->wait();
-    if (!answer) break;  // the server is closing
-
-    const bool keep_alive = request.keep_alive();
-    auto response = make_response(*answer, request.version(), keep_alive);
-    stream.expires_after(limits.write_timeout);
-    auto [write_error, written] = co_await http::async_write(stream, response, use_tuple);
-    if (write_error || !keep_alive) break;
-  }
+  connection.peer = stream.socket().remote_endpoint(peer_error).address();
+  connection.socket = &stream.socket();
+  const LiveConnection::Registration registration(core->connections, connection);
+  co_await detail::serve_requests(stream, *core, connection);
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::open(asio::io_context& io, const std::string& host,
                                                      std::uint16_t port, HttpLimits limits,
-                                                     Handler handler) {
-  auto impl = std::make_shared<Impl>(io, limits, std::move(handler));
+                                                     Handler handler, Authenticate authenticate) {
+  auto core =
+      std::make_shared<detail::ServerCore>(limits, std::move(handler), std::move(authenticate));
+  auto impl = std::make_shared<Impl>(io, std::move(core));
   const std::string where = fmt::format("control {}:{}", host, port);
   boost::system::error_code ec;
   tcp::resolver resolver(io);
@@ -144,7 +111,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::open(asio::io_context& io, const
     if (!step) acceptor.bind(entry.endpoint(), step);
     if (!step) acceptor.listen(asio::socket_base::max_listen_connections, step);
     if (!step) {
-      asio::co_spawn(io, impl->accept_loop(), asio::detached);
+      // The kernel hands over a connection only once it has sent something (or after the
+      // head deadline): silent connections cost no descriptor meanwhile. Best effort.
+      const auto seconds = std::chrono::ceil<std::chrono::seconds>(limits.head_timeout).count();
+      const int defer = static_cast<int>(std::max<std::chrono::seconds::rep>(seconds, 1));
+      ::setsockopt(acceptor.native_handle(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer);
+      asio::co_spawn(io, impl->accept_loop(), log_failure);
       return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
     }
     last = os_error(where, step.value());
@@ -164,8 +136,11 @@ std::uint16_t HttpServer::port() const { return impl_->acceptor.local_endpoint()
 
 std::string HttpServer::address() const {
   const auto endpoint = impl_->acceptor.local_endpoint();
-  if (endpoint.address().is_v6()) return fmt::format("[{}]:{}", endpoint.address().to_string(), endpoint.port());
+  if (endpoint.address().is_v6()) {
+    return fmt::format("[{}]:{}", endpoint.address().to_string(), endpoint.port());
+  }
   return fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
 }
+
 
 }  // namespace cservice::controlplane

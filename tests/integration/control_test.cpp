@@ -292,25 +292,6 @@ int connect_loopback(int port) {
   return fd;
 }
 
-std::string read_some(int fd) {
-  char reply[512] = {};
-  const ssize_t n = ::read(fd, reply, sizeof reply - 1);
-  return n > 0 ? std::string(reply, static_cast<std::size_t>(n)) : std::string();
-}
-
-TEST_F(ControlTest, ConnectionsOverTheCapAreRefusedQuickly) {
-  auto& service = start_service();
-  std::vector<int> idle;
-  for (int i = 0; i < 64; ++i) idle.push_back(connect_loopback(port_));
-  const int extra = connect_loopback(port_);
-  ASSERT_GE(extra, 0);
-  EXPECT_TRUE(read_some(extra).starts_with("HTTP/1.1 503")) << "the 65th connection was not refused";
-  ::close(extra);
-  for (const int fd : idle) ::close(fd);
-  EXPECT_TRUE(wait_until([&] { return post(std::string("cmd=health&accessKey=") + kKey)->status == 200; }, 5s));
-  stop(service);
-}
-
 TEST_F(ControlTest, SlowRequestTimesOutWithoutStallingOthers) {
   auto& service = start_service();
   const int slow = connect_loopback(port_);
@@ -320,7 +301,7 @@ TEST_F(ControlTest, SlowRequestTimesOutWithoutStallingOthers) {
   const auto answer = post(std::string("cmd=health&accessKey=") + kKey);
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->status, 200);
-  // The slow one is closed once the request time-out (10 s) has passed: end of file, not our
+  // The slow one is closed once its head's deadline (2 s) has passed: end of file, not our
   // own 15 s receive time-out.
   timeval bound{15, 0};
   ::setsockopt(slow, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound);

@@ -30,6 +30,11 @@ class ControlPlaneTest : public ::testing::Test {
                       const std::vector<nlohmann::json>&, commands::Reply) {
                      throw std::runtime_error("kaboom");
                    }});
+    registry_.add({"binary", "binary", "answers text that is not UTF-8", TrustLevel::Remote,
+                   [](commands::Context&, const commands::Registry&,
+                      const std::vector<nlohmann::json>&, commands::Reply reply) {
+                     reply.ok({{"status", "\xff\xfe"}});
+                   }});
   }
   ~ControlPlaneTest() override { log::reset_sink(); }
 
@@ -104,6 +109,27 @@ TEST_F(ControlPlaneTest, EveryCommandOfAKnownCallerIsAudited) {
                          "nosuch test remote key 1 -> 404",
                          "version worker pid 7 local key none -> 200",
                      }));
+}
+
+HttpRequest http_request(const std::string& target, const std::string& authorization) {
+  return {"POST", target, authorization, "", boost::asio::ip::make_address("127.0.0.1")};
+}
+
+TEST_F(ControlPlaneTest, TextThatIsNotUtf8IsAnsweredWithReplacementCharacters) {
+  std::optional<HttpResponse> answer;
+  plane_.on_http(http_request("/cli?cmd=binary", "Bearer k"),
+                 [&](HttpResponse response) { answer = std::move(response); });
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200u);
+  EXPECT_EQ(answer->body, "{\"status\":\"\xEF\xBF\xBD\xEF\xBF\xBD\"}\n");
+}
+
+TEST_F(ControlPlaneTest, AuthenticatesByTheKeyInTheHeadAlone) {
+  EXPECT_TRUE(plane_.authenticates(http_request("/cli?cmd=version", "Bearer k")));
+  EXPECT_TRUE(plane_.authenticates(http_request("/cli?cmd=nosuch&accessKey=k", "")));
+  EXPECT_FALSE(plane_.authenticates(http_request("/cli?cmd=version", "Bearer nope")));
+  EXPECT_FALSE(plane_.authenticates(http_request("/cli?cmd=version", "")));
+  EXPECT_FALSE(plane_.authenticates(http_request("/cli?cmd=version&accessKey=", "Bearer ")));
 }
 
 TEST(MaskKeyTest, HidesTheKeyAndKeepsTheRest) {
