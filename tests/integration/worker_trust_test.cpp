@@ -83,6 +83,29 @@ class WorkerTrustTest : public IntegrationTest {
     }
     return body["workers"][0].value("status", "");
   }
+
+  struct ChildRun {
+    json answer;         // what the worker channel answered the child
+    std::string status;  // the worker's status once it was ready
+  };
+  // Serves kWorkerWithChild, its child running as the worker's user ("same") or as "nobody".
+  ChildRun run_worker_with_child(const std::string& user) {
+    const std::string script = write_file("worker.py", kWorkerWithChild, false);
+    auto& service = start({"--workers", "1", "--ready", "notify", "--port", "0", "--access-key",
+                           kKey, kPython, "--", script, user});
+    const int port = service.api_port();
+    ChildRun run;
+    if (const auto answer =
+            service.wait_for(R"(: child answer: (.*)$)", 10s, "the child's answer")) {
+      run.answer = json::parse((*answer)[1], nullptr, false);
+    }
+    if (service.wait_for(R"(worker 1 pid \d+: starting -> ready)", 10s, "the worker ready")) {
+      run.status = status_of_only_worker(port);
+    }
+    service.signal(SIGTERM);
+    EXPECT_EQ(service.wait_exit(10s), 0);
+    return run;
+  }
 };
 
 TEST_F(WorkerTrustTest, AnotherUserInAWorkersProcessGroupIsNotBelieved) {
@@ -116,33 +139,16 @@ TEST_F(WorkerTrustTest, AnotherUserInAWorkersProcessGroupIsNotBelieved) {
 }
 
 TEST_F(WorkerTrustTest, AWorkersChildSpeaksForIt) {
-  const std::string script = write_file("worker.py", kWorkerWithChild, false);
-  auto& service = start({"--workers", "1", "--ready", "notify", "--port", "0", "--access-key",
-                         kKey, kPython, "--", script, "same"});
-  const int port = service.api_port();
-  const auto answer = service.wait_for(R"(: child answer: (.*)$)", 10s, "the child's answer");
-  ASSERT_TRUE(answer);
-  EXPECT_EQ(json::parse((*answer)[1], nullptr, false).value("status", 0), 200) << (*answer)[1];
-  ASSERT_TRUE(service.wait_for(R"(worker 1 pid \d+: starting -> ready)", 10s, "the worker ready"));
-  EXPECT_EQ(status_of_only_worker(port), "set by a child");
-  service.signal(SIGTERM);
-  EXPECT_EQ(service.wait_exit(10s), 0);
+  const auto [answer, status] = run_worker_with_child("same");
+  EXPECT_EQ(answer.value("status", 0), 200) << answer.dump();
+  EXPECT_EQ(status, "set by a child");
 }
 
 TEST_F(WorkerTrustTest, AWorkersChildThatBecameAnotherUserDoesNotSpeakForIt) {
   if (!can_switch_user()) GTEST_SKIP() << "needs root to change user";
-  const std::string script = write_file("worker.py", kWorkerWithChild, false);
-  auto& service = start({"--workers", "1", "--ready", "notify", "--port", "0", "--access-key",
-                         kKey, kPython, "--", script, "nobody"});
-  const int port = service.api_port();
-  const auto answer = service.wait_for(R"(: child answer: (.*)$)", 10s, "the child's answer");
-  ASSERT_TRUE(answer);
-  EXPECT_EQ(json::parse((*answer)[1], nullptr, false),
-            (json{{"status", 401}, {"error", "not a worker of this service"}}));
-  ASSERT_TRUE(service.wait_for(R"(worker 1 pid \d+: starting -> ready)", 10s, "the worker ready"));
-  EXPECT_NE(status_of_only_worker(port), "set by a child");
-  service.signal(SIGTERM);
-  EXPECT_EQ(service.wait_exit(10s), 0);
+  const auto [answer, status] = run_worker_with_child("nobody");
+  EXPECT_EQ(answer, (json{{"status", 401}, {"error", "not a worker of this service"}}));
+  EXPECT_NE(status, "set by a child");
 }
 
 // Refused connections linger a moment (so the refusal is read), but an outsider who opens
