@@ -1,5 +1,6 @@
 #include "app/console.hpp"
 
+#include "base/json.hpp"
 #include "base/log.hpp"
 #include "control/http_client.hpp"
 
@@ -22,7 +23,7 @@ bool print_outcome(unsigned status, const std::string& body_or_error, bool raw_j
   if (raw_json) {
     std::fputs(body_or_error.c_str(), stdout);
   } else {
-    const auto parsed = nlohmann::json::parse(body_or_error, nullptr, /*allow_exceptions=*/false);
+    const auto parsed = parse_json(body_or_error);
     std::puts(parsed.is_discarded() ? body_or_error.c_str() : parsed.dump(2).c_str());
   }
   std::fflush(stdout);

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/json.hpp"
 #include "os/unique_fd.hpp"
 
 namespace cservice::app {
@@ -85,7 +86,7 @@ Answer call_master(const std::string& name, const Args& args, std::chrono::milli
     answer.append(buffer, static_cast<std::size_t>(n));
   }
   answer.resize(answer.find('\n'));
-  const auto parsed = nlohmann::json::parse(answer, nullptr, /*allow_exceptions=*/false);
+  const auto parsed = parse_json(answer);
   if (parsed.is_discarded() || !parsed.is_object() || !parsed.contains("status") ||
       !parsed["status"].is_number_integer()) {
     return failure(500, "master: malformed answer");

@@ -1,5 +1,6 @@
 #include "commands/directory.hpp"
 
+#include "base/json.hpp"
 #include "commands/registry.hpp"
 
 #include <fmt/format.h>
@@ -133,7 +134,7 @@ Result<nlohmann::json> interpret_outcome(const std::string& name, Milliseconds t
                       fmt::format("{}: failed ({}){}{}", name, outcome.status->describe(),
                                   said.empty() ? "" : ": ", said));
   }
-  auto parsed = nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
+  auto parsed = parse_json(out);
   if (parsed.is_discarded() || out.empty()) return nlohmann::json(out);
   return parsed;
 }

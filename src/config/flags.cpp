@@ -1,5 +1,6 @@
 #include "config/flags.hpp"
 
+#include "base/json.hpp"
 #include "config/options.hpp"
 
 #include <CLI/CLI.hpp>
@@ -19,7 +20,7 @@ using nlohmann::json;
 // A flag's text as JSON: numbers and booleans become typed, anything else stays a string. The
 // validator then says what it expected ("must be a whole number ..., got \"abc\"").
 json typed(const std::string& text) {
-  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  json value = parse_json(text);
   if (value.is_discarded() || value.is_object() || value.is_array() || value.is_string()) {
     return text;
   }

@@ -1,5 +1,7 @@
 #include "control/command_line.hpp"
 
+#include "base/json.hpp"
+
 #include <fmt/format.h>
 
 namespace cservice::controlplane {
@@ -56,7 +58,7 @@ Result<CommandLine> parse_command_line(std::string_view text) {
       if (end == std::string_view::npos) {
         return broken(start, c == '"' ? "unclosed string" : "unclosed JSON value");
       }
-      value = json::parse(text.substr(i, end - i), nullptr, /*allow_exceptions=*/false);
+      value = parse_json(text.substr(i, end - i));
       if (value.is_discarded()) return broken(start, "invalid JSON value");
       i = end;
     } else if (c == '\'') {
@@ -70,7 +72,7 @@ Result<CommandLine> parse_command_line(std::string_view text) {
       const char lead = word[0];
       const bool numeric = (lead >= '0' && lead <= '9') || lead == '-';
       if (numeric || word == "true" || word == "false" || word == "null") {
-        value = json::parse(word, nullptr, /*allow_exceptions=*/false);
+        value = parse_json(word);
         // "3rd" or "-x" are words, not broken numbers.
         if (value.is_discarded()) value = std::string(word);
       } else {

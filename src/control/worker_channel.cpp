@@ -17,6 +17,7 @@
 #include <random>
 
 #include "base/clock.hpp"
+#include "base/json.hpp"
 #include "base/log.hpp"
 #include "base/rate_limiter.hpp"
 #include "control/coroutines.hpp"
@@ -40,7 +41,7 @@ std::string answer_line(const Outcome& outcome) {
 
 // {"name": "...", "args": [...]} or an error text.
 Result<std::pair<std::string, std::vector<nlohmann::json>>> parse_request(const std::string& line) {
-  const auto request = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  const auto request = parse_json(line);
   if (request.is_discarded() || !request.is_object()) {
     return make_error(errc::bad_request, "expected a JSON object {\"name\": ..., \"args\": [...]}");
   }

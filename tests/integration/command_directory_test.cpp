@@ -99,7 +99,16 @@ TEST_F(CommandDirectoryTest, FailuresAndHangsAreAnsweredAsErrors) {
   // The sleep is a child in the command's process group: the time-out kills it too.
   write_file("commands/hangs.sh", "#!/bin/sh\necho started\nsleep 60\necho never\n", true);
   write_file("commands/flood.sh", "#!/bin/sh\nhead -c 2000000 /dev/zero | tr '\\0' x\n", true);
+  // JSON nested 100,000 deep: once a value, copying or printing it would overflow the stack.
+  write_file("commands/deep.sh",
+             "#!/bin/sh\nhead -c 100000 /dev/zero | tr '\\0' '['\n"
+             "head -c 100000 /dev/zero | tr '\\0' ']'\n",
+             true);
   auto& service = start_service({dir}, {"--command-timeout-ms", "400"});
+
+  const auto deep = command("deep");
+  EXPECT_EQ(deep.status, 200) << "answered as text, not as JSON";
+  EXPECT_EQ(deep.body.substr(0, 4), "\"[[[") << deep.body.substr(0, 200);
 
   const auto flooded = command("flood");
   EXPECT_EQ(flooded.status, 500);

@@ -75,6 +75,33 @@ signal.sigwait([signal.SIGTERM])
   EXPECT_EQ(service.wait_exit(10s), 0);
 }
 
+// A line nested 20,000 deep fits in the line limit; as a value, copying or printing it would
+// overflow the master's stack. It is refused, and the service goes on.
+TEST_F(WorkerChannelTest, DeeplyNestedArgumentsAreRefusedAndTheServiceGoesOn) {
+  const std::string script = write_file("deep.py", R"(#!/usr/bin/env python3
+import os, signal, socket
+address = os.environ["CSERVICE_CONTROL_SOCKET"].replace("@", "\0", 1)
+depth = 20000
+for line in [b'{"name": "workers", "args": [' + b"[" * depth + b"]" * depth + b"]}\n",
+             b'{"name": "version"}\n']:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(address)
+        s.sendall(line)
+        print("answer:", s.makefile().readline().strip(), flush=True)
+signal.sigwait([signal.SIGTERM])
+)",
+                                        true);
+  auto& service = start({"--workers", "1", script});
+  const auto deep = service.wait_for(R"(: answer: (.*)$)", 10s, "the deep line's answer");
+  ASSERT_TRUE(deep);
+  EXPECT_EQ(json::parse((*deep)[1]).value("status", 0), 400) << (*deep)[1];
+  const auto version = service.wait_for(R"(: answer: (.*)$)", 10s, "the next answer");
+  ASSERT_TRUE(version);
+  EXPECT_EQ(json::parse((*version)[1]).value("status", 0), 200) << (*version)[1];
+  service.signal(SIGTERM);
+  EXPECT_EQ(service.wait_exit(10s), 0);
+}
+
 TEST_F(WorkerChannelTest, AProcessThatIsNoWorkerIsRefused) {
   auto& service = start({"--workers", "1", test_worker_binary(), "--", "--print-env"});
   const auto address = service.wait_for(R"(env CSERVICE_CONTROL_SOCKET=(@\S+)$)", 10s,
