@@ -14,12 +14,15 @@
 #include "control/http_client.hpp"
 #include "control/http_server.hpp"
 #include "control/worker_channel.hpp"
+#include "os/trusted_path.hpp"
 #include "runtime/runtime.hpp"
 
 #include <boost/asio/post.hpp>
 
+#include <cerrno>
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 extern char** environ;
@@ -72,8 +75,25 @@ std::vector<std::string> command_environment(const config::Options& options,
 Result<void> add_directory_commands(const config::Options& options, runtime::Runtime& rt,
                                     const controlplane::HttpServer* http,
                                     commands::Registry& registry) {
-  auto programs = commands::scan_command_directories(options.command_dirs);
+  // A directory command runs as the master's user: no other user may choose what runs, by
+  // writing a command, its directory or one above it (as sshd's StrictModes refuses such files).
+  std::vector<std::string> directories;
+  for (const auto& directory : options.command_dirs) {
+    auto trusted = os::trusted_directory("commands directory", directory);
+    if (!trusted) return trusted.error();
+    directories.push_back(std::move(*trusted));
+  }
+  auto programs = commands::scan_command_directories(directories);
   if (!programs) return programs.error();
+  for (const auto& program : *programs) {
+    struct stat info {};
+    if (::stat(program.path.c_str(), &info) != 0) return os_error(program.path, errno);
+    if (auto safe = os::check_not_writable_by_others("command", program.path, info.st_mode,
+                                                     info.st_uid, info.st_gid);
+        !safe) {
+      return safe.error();
+    }
+  }
   auto env = std::make_shared<const std::vector<std::string>>(command_environment(options, http));
   const Milliseconds timeout = options.command_timeout;
   auto runner = [&rt, env, timeout](const std::string& path, std::vector<std::string> args,

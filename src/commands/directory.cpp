@@ -4,11 +4,9 @@
 #include "commands/registry.hpp"
 
 #include <fmt/format.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -43,28 +41,6 @@ void read_help(const fs::path& file, CommandProgram& program) {
   program.description = trimmed(rest.str());
 }
 
-// Refuses what another user could change: a directory or file writable by its group or others,
-// or owned by someone other than root or the master's user, would let that user choose what the
-// master runs (as sshd's StrictModes refuses such files).
-Result<void> check_not_writable_by_others(const std::string& what, const std::string& path) {
-  struct stat info{};
-  if (::stat(path.c_str(), &info) != 0) return os_error(what + " " + path, errno);
-  if (info.st_uid != 0 && info.st_uid != ::geteuid()) {
-    return make_error(errc::bad_config,
-                      fmt::format("{} {} is owned by uid {}, not by root or this user: refused, "
-                                  "as that user could choose what the master runs",
-                                  what, path, info.st_uid));
-  }
-  if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    return make_error(errc::bad_config,
-                      fmt::format("{} {} is writable by its group or others (mode {:04o}): "
-                                  "refused, as they could choose what the master runs "
-                                  "(chmod go-w)",
-                                  what, path, info.st_mode & 07777));
-  }
-  return {};
-}
-
 }  // namespace
 
 Result<std::vector<CommandProgram>> scan_command_directories(
@@ -77,18 +53,12 @@ Result<std::vector<CommandProgram>> scan_command_directories(
       return make_error(errc::bad_config,
                         fmt::format("commands directory {}: {}", directory, ec.message()));
     }
-    if (auto safe = check_not_writable_by_others("commands directory", directory); !safe) {
-      return safe.error();
-    }
     for (const auto& entry : it) {
       const fs::path path = fs::absolute(entry.path());
       const std::string file = path.filename().string();
       if (file.starts_with('.') || !entry.is_regular_file(ec) ||
           ::access(path.c_str(), X_OK) != 0) {
         continue;
-      }
-      if (auto safe = check_not_writable_by_others("command", path.string()); !safe) {
-        return safe.error();
       }
       CommandProgram program{path.stem().string(), path.string(), "", ""};
       if (!is_command_name(program.name)) {

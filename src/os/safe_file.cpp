@@ -1,5 +1,7 @@
 #include "os/safe_file.hpp"
 
+#include "os/trusted_path.hpp"
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -28,19 +30,19 @@ Result<SafeFile> SafeFile::open(std::string_view what, const std::string& path, 
   std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   if (name.empty() || name == "." || name == "..") return refuse("not a file name");
 
+  // No other user may re-point the path: not a directory of theirs above, nor a symbolic link
+  // they planted on the way.
+  if (auto trusted = trusted_directory(fmt::format("{} {}: directory", what, path), dir);
+      !trusted) {
+    return trusted.error();
+  }
   UniqueFd directory(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!directory) return os_error(fmt::format("{} {}: directory {}", what, path, dir), errno);
   struct stat dir_stat {};
   if (::fstat(directory.get(), &dir_stat) != 0) {
     return os_error(fmt::format("{} {}: directory {}", what, path, dir), errno);
   }
-  const bool shared = (dir_stat.st_mode & S_IWOTH) != 0;
-  if (shared && (dir_stat.st_mode & S_ISVTX) == 0) {
-    return refuse(fmt::format(
-        "directory {} is writable by others and not sticky (anyone may replace the file); "
-        "refusing to use it",
-        dir));
-  }
+  const bool shared = (dir_stat.st_mode & S_IWOTH) != 0;  // and sticky (trusted_directory)
 
   // O_NONBLOCK: a FIFO planted by someone else must not hang the start-up; it is cleared below.
   UniqueFd fd(::openat(directory.get(), name.c_str(),
@@ -58,6 +60,14 @@ Result<SafeFile> SafeFile::open(std::string_view what, const std::string& path, 
         fmt::format("has {} hard links (the same file under another name); refusing "
                     "to write to it",
                     file_stat.st_nlink));
+  }
+  if (regular) {
+    // Another user who may write the file could forge or erase what the master writes there.
+    if (auto safe = check_not_writable_by_others(what, path, file_stat.st_mode, file_stat.st_uid,
+                                                 file_stat.st_gid);
+        !safe) {
+      return safe.error();
+    }
   }
   if (shared && file_stat.st_uid != ::geteuid()) {
     return refuse(

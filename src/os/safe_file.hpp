@@ -4,11 +4,12 @@
 // of a deployment, /tmp). A master running as root that wrote through a planted symbolic link
 // would truncate or append to any file of the system; SafeFile refuses:
 //
-//   - a symbolic link as the last component (O_NOFOLLOW; links higher up the path are the
-//     choice of whoever gave the path);
+//   - a symbolic link as the last component (O_NOFOLLOW);
+//   - a directory another user could re-point or fill (trusted_path.hpp: it or one above it
+//     owned by another user, or writable by others and not sticky);
 //   - a regular file with other hard links (the same file under another name, /etc/shadow);
-//   - a directory that others may write to, unless it is sticky: anyone there may replace
-//     the file at any moment;
+//   - a regular file owned by another user, or writable by other users (they could forge or
+//     erase what the master writes);
 //   - in a sticky directory others may write to (/tmp), a file owned by another user;
 //   - a file that is no regular file, unless the caller accepts other kinds (FileKinds::Any:
 //     a log file may be /dev/null or a FIFO).

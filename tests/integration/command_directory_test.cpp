@@ -4,6 +4,8 @@
 
 #include <csignal>
 #include <filesystem>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include "http_client.hpp"
@@ -165,6 +167,33 @@ TEST_F(CommandDirectoryTest, BadDirectoriesStopTheStart) {
   EXPECT_NE(clash.output().find("would both be command 'twice'"), std::string::npos)
       << clash.output();
   EXPECT_EQ(clash.count("starting"), 0u);
+}
+
+// A directory command runs as the master's user: nobody else may be able to choose what runs,
+// by writing a command, or by re-pointing the commands directory or one above it.
+TEST_F(CommandDirectoryTest, CommandsOtherUsersCouldChangeStopTheStart) {
+  const std::string dir = commands_dir();
+  const std::string script = write_file("commands/status.sh", "#!/bin/sh\necho ok\n", true);
+  ASSERT_EQ(::chmod(script.c_str(), 0757), 0);
+  auto& writable = start({"--commands", dir, test_worker_binary()});
+  EXPECT_EQ(writable.wait_exit(10s), 2);
+  EXPECT_NE(writable.output().find("command " + script + " is writable by other users"),
+            std::string::npos)
+      << writable.output();
+  EXPECT_EQ(writable.count("starting"), 0u);
+  if (::geteuid() != 0) return;  // giving a directory away needs root
+
+  // A parent directory of another user's: they could rename the commands directory away and
+  // put their own in its place after the start.
+  ASSERT_EQ(::chmod(script.c_str(), 0755), 0);
+  const std::string theirs = temp_dir() + "/theirs";
+  std::filesystem::create_directory(theirs);
+  std::filesystem::rename(dir, theirs + "/commands");
+  ASSERT_EQ(::chown(theirs.c_str(), 65534, 65534), 0);
+  auto& parent = start({"--commands", theirs + "/commands", test_worker_binary()});
+  EXPECT_EQ(parent.wait_exit(10s), 2);
+  EXPECT_NE(parent.output().find(theirs + " is owned by uid 65534"), std::string::npos)
+      << parent.output();
 }
 
 }  // namespace

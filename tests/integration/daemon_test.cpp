@@ -124,8 +124,26 @@ TEST_F(DaemonTest, ADirectoryOthersMayWriteToIsRefusedUnlessSticky) {
   std::filesystem::create_directory(shared);
   ASSERT_EQ(::chmod(shared.c_str(), 0777), 0);
   expect_refused(shared + "/service.pid", temp_dir() + "/service.log",
-                 "directory " + shared + " is writable by others and not sticky");
+                 shared + " is writable by other users and not sticky");
   EXPECT_FALSE(std::filesystem::exists(shared + "/service.pid"));
+}
+
+// Another user who owns a directory on the way could re-point it (rename it, plant a link in
+// it) after the checks; a file others may write could be forged or erased.
+TEST_F(DaemonTest, ADirectoryOfAnotherUserOrAFileOthersMayWriteIsRefused) {
+  const std::string log_file = temp_dir() + "/service.log";
+  std::ofstream(log_file) << "precious\n";
+  ASSERT_EQ(::chmod(log_file.c_str(), 0666), 0);
+  expect_refused(temp_dir() + "/service.pid", log_file,
+                 "log file " + log_file + " is writable by other users (mode 0666");
+  EXPECT_EQ(read(log_file), "precious\n");
+  if (::geteuid() != 0) return;  // giving a directory away needs root
+  const std::string theirs = temp_dir() + "/theirs";
+  std::filesystem::create_directories(theirs + "/run");
+  ASSERT_EQ(::chown(theirs.c_str(), 65534, 65534), 0);
+  expect_refused(theirs + "/run/service.pid", temp_dir() + "/other.log",
+                 theirs + " is owned by uid 65534");
+  EXPECT_FALSE(std::filesystem::exists(theirs + "/run/service.pid"));
 }
 
 TEST_F(DaemonTest, AFileOfAnotherUserInAStickySharedDirectoryIsRefused) {
@@ -137,7 +155,8 @@ TEST_F(DaemonTest, AFileOfAnotherUserInAStickySharedDirectoryIsRefused) {
   std::ofstream(pid_file) << "12345\n";
   ASSERT_EQ(::chown(pid_file.c_str(), 65534, 65534), 0);
   // Refused by our check, or by the kernel's where fs.protected_regular is set.
-  expect_refused(pid_file, temp_dir() + "/service.log", "pid file " + pid_file + ": ");
+  expect_refused(pid_file, temp_dir() + "/service.log",
+                 "pid file " + pid_file + " is owned by uid 65534");
   EXPECT_EQ(read(pid_file), "12345\n");
 }
 

@@ -60,24 +60,6 @@ TEST_F(DirectoryTest, ClashesAndBadNamesAreErrors) {
   EXPECT_EQ(missing.error().message.rfind("commands directory " + dir_ + "/nope: ", 0), 0u);
 }
 
-// Another user who could write the directory or a command could choose what the master runs.
-TEST_F(DirectoryTest, ADirectoryOrCommandOthersCanWriteIsRefused) {
-  write("status.sh", "#!/bin/sh\n", true);
-  ASSERT_TRUE(scan_command_directories({dir_}));
-  fs::permissions(dir_ + "/status.sh", fs::perms::others_write, fs::perm_options::add);
-  auto file = scan_command_directories({dir_});
-  ASSERT_FALSE(file);
-  EXPECT_EQ(file.error().message,
-            "command " + dir_ + "/status.sh is writable by its group or others (mode 0702): "
-            "refused, as they could choose what the master runs (chmod go-w)");
-  fs::permissions(dir_ + "/status.sh", fs::perms::owner_all);
-  fs::permissions(dir_, fs::perms::group_write, fs::perm_options::add);
-  auto directory = scan_command_directories({dir_});
-  ASSERT_FALSE(directory);
-  EXPECT_EQ(directory.error().message.rfind("commands directory " + dir_ + " is writable", 0), 0u)
-      << directory.error().message;
-}
-
 TEST(InterpretOutcomeTest, JsonTextFailureAndTimeOut) {
   const Milliseconds timeout(500);
   const auto ok = [&](ProgramOutcome o) { return interpret_outcome("c", timeout, o); };

@@ -58,7 +58,7 @@ TEST_F(SafeFileTest, RefusesADirectoryOthersMayWriteToUnlessItIsSticky) {
   ASSERT_EQ(::chmod(path("shared").c_str(), 0777), 0);
   auto opened = open_log(path("shared/service.log"));
   ASSERT_FALSE(opened);
-  EXPECT_NE(opened.error().message.find("is writable by others and not sticky"), std::string::npos)
+  EXPECT_NE(opened.error().message.find("is writable by other users and not sticky"), std::string::npos)
       << opened.error().message;
   EXPECT_FALSE(fs::exists(path("shared/service.log")));
 
