@@ -115,6 +115,9 @@ Result<void> add_directory_commands(const config::Options& options, runtime::Run
 }  // namespace
 
 int serve(const config::Options& options, const ServeHooks& hooks) {
+  // However a key reaches a log line (a command's error text, a misspelled parameter), it is not
+  // written there.
+  for (const auto& access_key : options.control.keys) log::redact(access_key.secret);
   const std::string key = options.control.keys.empty() ? "" : options.control.keys.front().secret;
   if (!key.empty() && options.control.port != 0) {
     // The seed's piping: if a service already answers on the control port, become its console

@@ -2,10 +2,12 @@
 
 #include "base/text.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <poll.h>
 #include <unistd.h>
 #include <utility>
+#include <vector>
 
 namespace cservice::log {
 namespace {
@@ -16,6 +18,20 @@ constexpr std::size_t kMaxLineBytes = 16 * 1024;
 Sink& sink() {
   static Sink current;
   return current;
+}
+
+std::vector<std::string>& secrets() {
+  static std::vector<std::string> list;
+  return list;
+}
+
+void mask_secrets(std::string& message) {
+  for (const auto& secret : secrets()) {
+    for (auto at = message.find(secret); at != std::string::npos;
+         at = message.find(secret, at + 3)) {
+      message.replace(at, secret.size(), "***");
+    }
+  }
 }
 
 std::string_view prefix(Level level) {
@@ -32,11 +48,22 @@ std::string_view prefix(Level level) {
 Sink set_sink(Sink s) { return std::exchange(sink(), std::move(s)); }
 void reset_sink() { sink() = nullptr; }
 
+void redact(std::string secret) {
+  constexpr std::size_t kShortest = 4;
+  if (secret.size() < kShortest) return;
+  // As the log shows it: a key with a backslash or a control character is escaped there.
+  std::string shown = sanitize_text(secret, secret.size() * 4 + 16, Backslashes::Kept);
+  if (std::find(secrets().begin(), secrets().end(), shown) == secrets().end()) {
+    secrets().push_back(std::move(shown));
+  }
+}
+
 void write(Level level, std::string_view raw) {
   // Whatever a value inside it holds (a name a worker chose, a path), a message stays one line
   // of valid UTF-8: a '\n' in it cannot start a forged line of ours, an ESC cannot reach a
   // terminal, a NUL or a bad byte cannot upset a log reader.
-  const std::string message = sanitize_text(raw, kMaxLineBytes, Backslashes::Kept);
+  std::string message = sanitize_text(raw, kMaxLineBytes, Backslashes::Kept);
+  mask_secrets(message);
   if (sink()) {
     sink()(level, message);
     return;

@@ -29,6 +29,12 @@ std::string format_line(Level level, std::string_view message);
 
 void write(Level level, std::string_view message);
 
+// From now on `secret` (an access key) is written "***" wherever it appears in a line, whatever
+// path brought it there (a command's error text, a misspelled query parameter). Secrets shorter
+// than 4 bytes are not looked for (they would mask ordinary words). Call before other threads
+// log: the list is read without a lock.
+void redact(std::string secret);
+
 template <class... Args>
 void info(fmt::format_string<Args...> format, Args&&... args) {
   write(Level::Info, fmt::format(format, std::forward<Args>(args)...));

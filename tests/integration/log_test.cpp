@@ -2,6 +2,7 @@
 // cannot break its JSON answers, cannot flood it, and no access key reaches it.
 
 #include <csignal>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "http_client.hpp"
@@ -97,6 +98,30 @@ TEST_F(LogTest, EveryAccessKeyParameterIsMasked) {
                                "the request's log line"));
   EXPECT_EQ(service.count("second-secret"), 0u) << service.output();
   stop(service);
+}
+
+// A key can reach a log line by other paths than an accessKey parameter: a misspelled one
+// (answered 401 and logged), or a directory command's error text, which the commandRun event
+// carries. It is masked there too.
+TEST_F(LogTest, AKeyIsMaskedWhateverPathBringsItToTheLog) {
+  const std::string commands = temp_dir() + "/commands";
+  std::filesystem::create_directories(commands);
+  write_file("commands/leaks.sh",
+             "#!/bin/sh\necho \"request failed: ${CSERVICE_URL}?accessKey=${CSERVICE_ACCESS_KEY}\" >&2\n"
+             "exit 1\n",
+             true);
+  auto& service = start_service({test_worker_binary()}, {"--commands", commands});
+  for (const std::string target : {"/cli?cmd=version&access_key=", "/cli?cmd=version&+accessKey=",
+                                   "/cli/accessKey="}) {
+    const auto answer = http_request("POST", "127.0.0.1", port_, target + kKey);
+    ASSERT_TRUE(answer) << target;
+    EXPECT_NE(answer->status, 200) << target;
+  }
+  const auto failed = run_command(port_, kKey, "leaks");
+  EXPECT_EQ(failed.status, 500) << failed.body;
+  ASSERT_TRUE(service.wait_for(R"(event commandRun \{.*"command":"leaks".*accessKey=\*\*\*)", 5s,
+                               "the failed command's audit event, key masked"));
+  stop(service);  // and no line holds the key
 }
 
 TEST_F(LogTest, AFloodOfKeylessRequestsGivesALineASecond) {
