@@ -50,7 +50,9 @@ struct HttpLimits {
   // Deadlines. The head of a request: from the connection, or from its first byte on a
   // keep-alive connection.
   std::chrono::milliseconds head_timeout{2'000};
-  std::chrono::milliseconds read_timeout{10'000};     // the body
+  // The body, once the head is in: short too, so that a key holder trickling bodies cannot
+  // hold the authenticated slots for long (64 KiB in 2 s needs 256 kbit/s).
+  std::chrono::milliseconds read_timeout{2'000};
   std::chrono::milliseconds idle_timeout{30'000};     // keep-alive: until the next request
   std::chrono::milliseconds write_timeout{10'000};    // the answer
   std::chrono::milliseconds queue_timeout{10'000};    // an authenticated request, for a slot

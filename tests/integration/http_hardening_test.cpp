@@ -193,6 +193,38 @@ TEST_F(HttpHardeningTest, KeylessSilentAndSlowConnectionsDoNotLockOutACallerWith
   stop(service);
 }
 
+// A key holder (even one whose key may run `health` only) that sends heads and trickles their
+// bodies holds authenticated slots only until the body's deadline: others are served soon.
+TEST_F(HttpHardeningTest, SlowBodiesOfAKeyHolderDoNotStallOtherCallersForLong) {
+  raise_descriptor_limit(2048);
+  auto& service = start_service();
+  std::vector<RawConnection> slow;
+  for (int i = 0; i < 100; ++i) {
+    slow.emplace_back(port_);
+    slow.back().send(std::string("POST /cli?cmd=health HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                                 "Bearer ") +
+                     kKey + "\r\nContent-Length: 60000\r\n\r\n");
+    ASSERT_TRUE(slow.back().connected());
+  }
+  std::atomic<bool> trickling{true};
+  std::thread trickle([&] {
+    while (trickling) {
+      for (const auto& connection : slow) connection.send("a");
+      std::this_thread::sleep_for(100ms);  // the attack's pace, not a synchronisation
+    }
+  });
+  for (int i = 0; i < 5; ++i) {
+    const auto started = Clock::now();
+    const auto answer = run_command(port_, kKey, "version", 10s);
+    EXPECT_EQ(answer.status, 200) << "call " << i << ": " << answer.body;
+    EXPECT_LT(Clock::now() - started, 5s) << "call " << i;
+  }
+  for (const auto& connection : slow) EXPECT_TRUE(connection.closed_by_server(5s));
+  trickling = false;
+  trickle.join();
+  stop(service);
+}
+
 TEST_F(HttpHardeningTest, ABurstOf500CallsWithAKeyIsServedWholeWithout503) {
   raise_descriptor_limit(2048);
   auto& service = start_service();
