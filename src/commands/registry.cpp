@@ -88,7 +88,8 @@ Result<nlohmann::json> parse_options(const std::string& command,
     return make_error(errc::bad_request,
                       fmt::format("{}: expected an options object, got {}", command, options.dump()));
   }
-  for (const auto& [key, value] : options.items()) {
+  for (const auto& item : options.items()) {
+    const std::string& key = item.key();  // a structured binding: clang 14 cannot capture it
     if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
       return make_error(errc::bad_request, fmt::format("{}: unknown option '{}'", command, key));
     }

@@ -252,7 +252,8 @@ Result<Options> from_json(const json& config, const std::string& base_dir) {
   if (!config.is_object()) {
     return make_error(errc::bad_config, "bad configuration: expected a JSON object");
   }
-  for (const auto& [key, value] : config.items()) {
+  for (const auto& item : config.items()) {
+    const std::string& key = item.key();  // a structured binding: clang 14 cannot capture it
     const auto& keys = known_keys();
     if (std::none_of(keys.begin(), keys.end(), [&](const KeyInfo& k) { return key == k.name; })) {
       return make_error(errc::bad_config,
