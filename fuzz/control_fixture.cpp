@@ -37,7 +37,7 @@ class Fixture final : public ControlFixture {
  public:
   Fixture() {
     log::set_sink([](log::Level, std::string_view line) {
-      if (line.find("bug:") != std::string_view::npos) die(line);
+      if (line.starts_with("bug:")) die(line);
     });
     supervisor_.start();
     supervisor_.on_ready(Pid{1000});

@@ -7,8 +7,8 @@
 //   - built-ins that would act on the service (restart, upgrade, start, shutdown, exit) are
 //     registered at level disabled, so their refusal is fuzzed but they never run;
 //   - `echo` answers its arguments, as a custom command of a library-mode service may.
-// It also installs a log sink that aborts on a line reporting one of our bugs ("bug: ..."), so
-// a command that throws or forgets to answer is a crash the fuzzer reports.
+// It also installs a log sink that aborts on a line reporting one of our bugs (one starting
+// "bug:"), so a command that throws or forgets to answer is a crash the fuzzer reports.
 
 #include <string_view>
 
