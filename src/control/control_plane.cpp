@@ -35,8 +35,13 @@ std::string mask_key(std::string_view target) {
   auto parsed = boost::urls::parse_origin_form(target);
   if (!parsed) return "(unparsable target)";
   boost::urls::url url(*parsed);
+  // Every accessKey, not just the first (the one on_http takes): a client may have put its
+  // real key in another.
   auto params = url.params();
-  if (auto it = params.find("accessKey"); it != params.end()) params.set(it, "***");
+  for (auto it = params.find("accessKey"); it != params.end();
+       it = params.find(std::next(it), "accessKey")) {
+    it = params.set(it, "***");
+  }
   return std::string(url.buffer());
 }
 

@@ -85,5 +85,11 @@ TEST(MaskKeyTest, HidesTheKeyAndKeepsTheRest) {
   EXPECT_EQ(mask_key("/cli?cmd=health"), "/cli?cmd=health");
 }
 
+// Found by the http fuzzer: a second accessKey was logged in clear.
+TEST(MaskKeyTest, HidesEveryKeyNotOnlyTheFirst) {
+  EXPECT_EQ(mask_key("/cli?accessKey=wrong&cmd=health&accessKey=s3cret"),
+            "/cli?accessKey=***&cmd=health&accessKey=***");
+}
+
 }  // namespace
 }  // namespace cservice::controlplane
