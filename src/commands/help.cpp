@@ -13,7 +13,8 @@ Command help_command() {
       [](Context&, const Registry& registry, const std::vector<nlohmann::json>& args,
          Reply reply) {
         if (!args.empty()) {
-          const std::string name = args[0].is_string() ? args[0].get<std::string>() : args[0].dump();
+          const std::string name =
+              args[0].is_string() ? args[0].get<std::string>() : json_text(args[0]);
           const Command* command = registry.find(name);
           if (command == nullptr) {
             reply.fail(make_error(errc::not_found, fmt::format("unknown command '{}'", name)));

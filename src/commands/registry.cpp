@@ -73,7 +73,7 @@ Result<std::optional<Pid>> parse_target(const std::string& command,
   }
   return make_error(errc::bad_request,
                     fmt::format("{}: expected 'all' or a worker pid{}", command,
-                                args.size() > at ? ", got " + args[at].dump() : ""));
+                                args.size() > at ? ", got " + json_text(args[at]) : ""));
 }
 
 Result<nlohmann::json> parse_options(const std::string& command,
@@ -86,9 +86,11 @@ Result<nlohmann::json> parse_options(const std::string& command,
   const auto& options = args[at];
   if (!options.is_object()) {
     return make_error(errc::bad_request,
-                      fmt::format("{}: expected an options object, got {}", command, options.dump()));
+                      fmt::format("{}: expected an options object, got {}", command,
+                                  json_text(options)));
   }
-  for (const auto& [key, value] : options.items()) {
+  for (const auto& item : options.items()) {
+    const std::string& key = item.key();  // a structured binding: clang 14 cannot capture it
     if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
       return make_error(errc::bad_request, fmt::format("{}: unknown option '{}'", command, key));
     }
@@ -112,7 +114,8 @@ Result<TargetArgs> parse_target_args(const std::string& command,
 Result<std::string> checked_program(const std::string& command, const nlohmann::json& arg) {
   if (!arg.is_string() || arg.get<std::string>().empty()) {
     return make_error(errc::bad_request,
-                      fmt::format("{}: expected the program's path, got {}", command, arg.dump()));
+                      fmt::format("{}: expected the program's path, got {}", command,
+                                  json_text(arg)));
   }
   std::error_code ec;
   const std::string path = std::filesystem::absolute(arg.get<std::string>(), ec).string();
@@ -173,9 +176,13 @@ Result<std::optional<Milliseconds>> timeout_option(const std::string& command,
   if (!t.is_number_integer() || t.get<long long>() < 0) {
     return make_error(errc::bad_request,
                       fmt::format("{}: timeout must be milliseconds (a whole number), got {}",
-                                  command, t.dump()));
+                                  command, json_text(t)));
   }
   return std::optional<Milliseconds>(Milliseconds(t.get<long long>()));
+}
+
+std::string json_text(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 long long milliseconds_between(TimePoint from, TimePoint to) {

@@ -82,6 +82,11 @@ void answer_when_done(
     Reply reply,
     const std::function<Result<void>(std::function<void(Result<nlohmann::json>)>)>& begin);
 
+// `value` as JSON text, for an error message or an answer. Never throws: a string that is not
+// UTF-8 (a bare word of a command line may hold any bytes) is written with U+FFFD in place of
+// each bad sequence, where dump() would throw.
+std::string json_text(const nlohmann::json& value);
+
 // The milliseconds between two time points, for results.
 long long milliseconds_between(TimePoint from, TimePoint to);
 

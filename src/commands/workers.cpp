@@ -20,7 +20,7 @@ Command workers_command() {
         if (mode != "normal" && mode != "simple" && mode != "details") {
           reply.fail(make_error(errc::bad_request,
                                 fmt::format("workers: expected simple or details, got {}",
-                                            args[0].dump())));
+                                            json_text(args[0]))));
           return;
         }
         const TimePoint now = context.clock.now();

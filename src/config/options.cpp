@@ -18,9 +18,11 @@ using nlohmann::json;
 constexpr std::int64_t kMaxWorkers = 1024;
 constexpr std::int64_t kMaxMs = 24LL * 3600 * 1000;
 
+// A flag's value may hold any bytes: one that is not UTF-8 is shown with U+FFFD in its place,
+// where a plain dump() would throw.
 Error bad(std::string_view key, std::string_view why, const json& value) {
-  return make_error(errc::bad_config,
-                    fmt::format("bad option {}: {}, got {}", key, why, value.dump()));
+  const std::string shown = value.dump(-1, ' ', false, json::error_handler_t::replace);
+  return make_error(errc::bad_config, fmt::format("bad option {}: {}, got {}", key, why, shown));
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -252,7 +254,8 @@ Result<Options> from_json(const json& config, const std::string& base_dir) {
   if (!config.is_object()) {
     return make_error(errc::bad_config, "bad configuration: expected a JSON object");
   }
-  for (const auto& [key, value] : config.items()) {
+  for (const auto& item : config.items()) {
+    const std::string& key = item.key();  // a structured binding: clang 14 cannot capture it
     const auto& keys = known_keys();
     if (std::none_of(keys.begin(), keys.end(), [&](const KeyInfo& k) { return key == k.name; })) {
       return make_error(errc::bad_config,

@@ -22,10 +22,10 @@ unsigned status_of(const Error& error) {
 }
 
 HttpResponse to_http(const Outcome& outcome) {
+  // json_text, not dump(): a result may echo bytes that are not UTF-8, and an exception here
+  // would escape to the loop when the answer comes later (a library-mode command's does).
   if (outcome.status == 200) {
-    // Results carry text from workers (STATUS=...) that need not be UTF-8: replaced, not thrown.
-    return {200, "application/json",
-            outcome.result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"};
+    return {200, "application/json", commands::json_text(outcome.result) + "\n"};
   }
   return {outcome.status, "text/plain; charset=utf-8", outcome.error + "\n"};
 }

@@ -21,6 +21,7 @@
 #include "base/log.hpp"
 #include "base/rate_limiter.hpp"
 #include "control/coroutines.hpp"
+#include "control/worker_channel_request.hpp"
 
 namespace cservice::controlplane {
 
@@ -39,6 +40,8 @@ std::string answer_line(const Outcome& outcome) {
   return answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
+}  // namespace
+
 // {"name": "...", "args": [...]} or an error text.
 Result<std::pair<std::string, std::vector<nlohmann::json>>> parse_request(const std::string& line) {
   const auto request = parse_json(line);
@@ -56,8 +59,6 @@ Result<std::pair<std::string, std::vector<nlohmann::json>>> parse_request(const 
   }
   return std::pair{name->get<std::string>(), std::move(args)};
 }
-
-}  // namespace
 
 struct WorkerChannel::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io, Authorize a, Handler h)

@@ -36,7 +36,7 @@ rlimit original_fd_limit{};
 // is short and makes only system calls, so it is left uninstrumented.
 #define CSERVICE_CHILD_CODE __attribute__((no_sanitize("address", "undefined")))
 
-CSERVICE_CHILD_CODE [[noreturn]] void child_fail(int errfd, int stage) noexcept {
+[[noreturn]] CSERVICE_CHILD_CODE void child_fail(int errfd, int stage) noexcept {
   const ChildFailure failure{stage, errno};
   // A short or failed write leaves the parent reading EOF + exit status; nothing else to do.
   [[maybe_unused]] const ssize_t n = ::write(errfd, &failure, sizeof failure);
@@ -66,7 +66,7 @@ CSERVICE_CHILD_CODE int lift(int fd, int high, int errfd) noexcept {
   return lifted;
 }
 
-CSERVICE_CHILD_CODE [[noreturn]] void run_child(const SpawnSpec& spec, char* const* argv, char* const* envp,
+[[noreturn]] CSERVICE_CHILD_CODE void run_child(const SpawnSpec& spec, char* const* argv, char* const* envp,
                             char* const* pid_digits, pid_t master, int errfd, int devnull) noexcept {
   ::setpgid(0, 0);
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(errfd, 1);

@@ -40,6 +40,9 @@ TEST(RegistryTest, ArgumentHelpers) {
   EXPECT_EQ(parse_target("restart", {json("x")}, 0).error().message,
             "restart: expected 'all' or a worker pid, got \"x\"");
   EXPECT_EQ(parse_target("restart", {}, 0).error().message, "restart: expected 'all' or a worker pid");
+  // A bare word may hold bytes that are not UTF-8: shown replaced, not thrown.
+  EXPECT_EQ(parse_target("restart", {json("\xff")}, 0).error().message,
+            "restart: expected 'all' or a worker pid, got \"\xef\xbf\xbd\"");
   EXPECT_EQ(parse_options("restart", {json("all"), json({{"wait", 1}})}, 1, {"timeout"}).error().message,
             "restart: unknown option 'wait'");
   EXPECT_EQ(timeout_option("restart", json({{"timeout", -5}})).error().message,

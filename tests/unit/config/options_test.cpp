@@ -166,6 +166,16 @@ TEST_F(OptionsTest, BadFlagValueGoesThroughTheSameValidator) {
             "bad option workerCount: must be a whole number from 1 to 1024, got \"abc\"");
 }
 
+// Found by the flags fuzzer: a flag value that is not UTF-8 was an uncaught exception from the
+// validator's message, which ended the program.
+TEST_F(OptionsTest, BadFlagValueThatIsNotUtf8IsAnErrorNotAnException) {
+  auto o = load_flags({"--local-network", "10\xb6.0.0.0/8", program_.c_str()});
+  ASSERT_FALSE(o);
+  EXPECT_EQ(o.error().message,
+            "bad option localNetworks: each must be an address or ADDRESS/PREFIX, got "
+            "\"10\xef\xbf\xbd.0.0.0/8\"");
+}
+
 TEST_F(OptionsTest, UnknownFlagIsAnError) {
   auto o = load_flags({"--wrokers", "2", program_.c_str()});
   ASSERT_FALSE(o);

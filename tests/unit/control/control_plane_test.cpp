@@ -132,6 +132,31 @@ TEST_F(ControlPlaneTest, AuthenticatesByTheKeyInTheHeadAlone) {
   EXPECT_FALSE(plane_.authenticates(http_request("/cli?cmd=version&accessKey=", "Bearer ")));
 }
 
+// Found by the http fuzzer: a bare word may hold any bytes (here %FF, decoded from the target);
+// an answer echoing it made dump() throw out of on_http, which for a command answering later
+// (a library-mode command's answer comes through the loop) escaped the loop and ended the master.
+TEST_F(ControlPlaneTest, AnAnswerThatIsNotUtf8IsSentWithReplacementCharacters) {
+  registry_.add({"echo", "echo", "answers its arguments", TrustLevel::Remote,
+                 [](commands::Context&, const commands::Registry&,
+                    const std::vector<nlohmann::json>& args,
+                    commands::Reply reply) { reply.ok(args); }});
+  std::vector<HttpResponse> answers;
+  plane_.on_http({"POST", "/cli?cmd=echo%20a%FFb&accessKey=k", "", "",
+                  boost::asio::ip::make_address("127.0.0.1")},
+                 [&](HttpResponse response) { answers.push_back(std::move(response)); });
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].status, 200u);
+  EXPECT_EQ(answers[0].body, "[\"a\xef\xbf\xbd" "b\"]\n");
+}
+
+// The same bytes in a built-in's error message were an exception in the command, answered 500
+// and logged as our bug, instead of a 400 (the other dump() calls of the fix above).
+TEST_F(ControlPlaneTest, ABadArgumentThatIsNotUtf8IsABadRequest) {
+  const Outcome outcome = run("workers a\xff" "b", "k", TrustLevel::Remote);
+  EXPECT_EQ(outcome.status, 400u);
+  EXPECT_EQ(outcome.error, "workers: expected simple or details, got \"a\xef\xbf\xbd" "b\"");
+}
+
 TEST(MaskKeyTest, HidesTheKeyAndKeepsTheRest) {
   EXPECT_EQ(mask_key("/cli?cmd=workers&accessKey=s3cret"), "/cli?cmd=workers&accessKey=***");
   EXPECT_EQ(mask_key("/cli?accessKey=s3cret&cmd=restart%20all"), "/cli?accessKey=***&cmd=restart%20all");

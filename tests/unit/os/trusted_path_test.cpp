@@ -37,7 +37,7 @@ TEST_F(TrustedPathTest, ADirectoryOfOursBelowTrustedOnesIsTrustedAndCanonical) {
 
 TEST_F(TrustedPathTest, ADirectoryOthersCanWriteOnThePathIsRefused) {
   fs::create_directories(dir_ + "/shared/app/commands");
-  fs::permissions(dir_ + "/shared", fs::perms::others_write, fs::perm_options::add);
+  fs::permissions(dir_ + "/shared", fs::perms::owner_all | fs::perms::others_write);
   const auto refused = trusted_directory("commands directory", dir_ + "/shared/app/commands");
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().message,
