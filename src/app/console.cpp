@@ -67,13 +67,15 @@ void Console::read_line() {
       });
 }
 
-int attached_console(const std::string& host, std::uint16_t port, const std::string& key) {
+int attached_console(const std::string& host, std::uint16_t port, const std::string& key,
+                     const std::optional<controlplane::ClientTls>& tls) {
   log::info("a service already owns the control port {}:{}; this is a console for it "
             "(end of input leaves)", host, port);
   bool all_ok = true;
   for (std::string line; std::getline(std::cin, line);) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto answer = controlplane::send_command(host, port, key, line, std::chrono::minutes(10));
+    auto answer =
+        controlplane::send_command(host, port, key, line, std::chrono::minutes(10), tls);
     if (!answer) {
       log::error("{}", answer.error().message);
       return 1;

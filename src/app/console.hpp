@@ -4,6 +4,7 @@
 // Reads on the master's loop, so a slow typist costs nothing.
 
 #include "control/control_plane.hpp"
+#include "control/http_client.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -31,7 +32,8 @@ class Console {
 bool print_outcome(unsigned status, const std::string& body_or_error, bool raw_json);
 
 // Attached console: another service owns the control port, so each line of stdin is sent to it
-// over REST (the seed's piping). Returns the exit status when stdin ends.
-int attached_console(const std::string& host, std::uint16_t port, const std::string& key);
+// over REST, HTTPS with `tls` (the seed's piping). Returns the exit status when stdin ends.
+int attached_console(const std::string& host, std::uint16_t port, const std::string& key,
+                     const std::optional<controlplane::ClientTls>& tls);
 
 }  // namespace cservice::app

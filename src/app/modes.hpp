@@ -4,6 +4,7 @@
 #include "app/running.hpp"
 #include "config/flags.hpp"
 #include "config/options.hpp"
+#include "control/http_client.hpp"
 
 namespace cservice::app {
 
@@ -16,5 +17,11 @@ int serve(const config::Options& options, const ServeHooks& hooks = {});
 
 // Remote: send one command line to the service on host:port and print its answer.
 int remote(const config::CommandLine& command_line);
+
+// How a client reaches a service configured with `control`: HTTPS if `https`, or given a CA
+// file, or if `control` has `ssl` (then trusting its certificate unless `ca_file` is given);
+// nullopt: plain HTTP. Empty ca_file in the result: the system's store.
+std::optional<controlplane::ClientTls> client_tls(const config::ControlSettings& control,
+                                                  const std::string& ca_file, bool https);
 
 }  // namespace cservice::app

@@ -1,14 +1,58 @@
 // Remote mode: `cservice "restart all" --access-key K [--host H --port P] [--json]` sends one
 // command line to the running service and prints the answer: readable by default, the raw JSON
 // with --json. Exit status 0 when the command succeeded, 1 when it was refused or failed.
+//
+// Where the service is: --url http(s)://HOST:PORT, else --host and --port (or their defaults).
+// It speaks HTTPS when the URL says https, when --ca names the CA to trust, or when the options
+// configure `ssl` (the service's own certificate is then trusted, unless --ca says otherwise).
 
 #include "app/console.hpp"
 #include "app/modes.hpp"
 #include "base/log.hpp"
 #include "control/http_client.hpp"
 
+#include <boost/url/parse.hpp>
+#include <fmt/format.h>
 
 namespace cservice::app {
+namespace {
+
+struct Target {
+  std::string host;
+  std::uint16_t port = 0;
+  bool https = false;
+};
+
+Result<Target> parse_url(const std::string& text) {
+  const auto bad = [&text](std::string_view why) {
+    return make_error(errc::bad_config,
+                      fmt::format("bad --url '{}': {} (expected http(s)://HOST:PORT)", text, why));
+  };
+  auto url = boost::urls::parse_absolute_uri(text);
+  if (!url) return bad("not a URL");
+  Target target;
+  if (url->scheme() == "https") {
+    target.https = true;
+  } else if (url->scheme() != "http") {
+    return bad("the scheme must be http or https");
+  }
+  target.host = std::string(url->host_address());
+  if (target.host.empty()) return bad("no host");
+  if (!url->has_port()) return bad("no port");
+  target.port = url->port_number();
+  if (target.port == 0) return bad("no port");
+  return target;
+}
+
+}  // namespace
+
+std::optional<controlplane::ClientTls> client_tls(const config::ControlSettings& control,
+                                                  const std::string& ca_file, bool https) {
+  if (!https && ca_file.empty() && !control.ssl) return std::nullopt;
+  if (!ca_file.empty()) return controlplane::ClientTls{ca_file};
+  if (control.ssl) return controlplane::ClientTls{control.ssl->cert};
+  return controlplane::ClientTls{};  // the system's store
+}
 
 int remote(const config::CommandLine& command_line) {
   auto settings = config::control_from_json(command_line.options);
@@ -16,9 +60,19 @@ int remote(const config::CommandLine& command_line) {
     log::error("{}", settings.error().message);
     return kExitUsage;
   }
+  Target target{settings->host, settings->port, false};
+  if (!command_line.url.empty()) {
+    auto parsed = parse_url(command_line.url);
+    if (!parsed) {
+      log::error("{}", parsed.error().message);
+      return kExitUsage;
+    }
+    target = *parsed;
+  }
   const std::string key = settings->keys.empty() ? std::string() : settings->keys.front().secret;
-  auto answer = controlplane::send_command(settings->host, settings->port, key, command_line.target,
-                                      std::chrono::minutes(10));
+  auto answer = controlplane::send_command(
+      target.host, target.port, key, command_line.target, std::chrono::minutes(10),
+      client_tls(*settings, command_line.ca_file, target.https));
   if (!answer) {
     log::error("{}", answer.error().message);
     return kExitFailure;

@@ -65,7 +65,7 @@ std::vector<std::string> command_environment(const config::Options& options,
     const auto& control = options.control;
     env.push_back("CSERVICE_HOST=" + control.host);
     env.push_back(fmt::format("CSERVICE_PORT={}", http->port()));
-    env.push_back(fmt::format("CSERVICE_URL=http://{}/cli", http->address()));
+    env.push_back(fmt::format("CSERVICE_URL={}://{}/cli", http->scheme(), http->address()));
     env.push_back("CSERVICE_ACCESS_KEY=" + control.keys.front().secret);
   }
   return env;
@@ -122,10 +122,13 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
   if (!key.empty() && options.control.port != 0) {
     // The seed's piping: if a service already answers on the control port, become its console
     // rather than a second service.
+    // With `ssl`, over HTTPS, trusting the certificate this service would serve: the key is
+    // sent only to a service that holds it.
+    const auto tls = client_tls(options.control, "", false);
     auto probe = controlplane::send_command(options.control.host, options.control.port, key,
-                                       "version", std::chrono::milliseconds(500));
+                                            "version", std::chrono::milliseconds(500), tls);
     if (probe) {
-      return attached_console(options.control.host, options.control.port, key);
+      return attached_console(options.control.host, options.control.port, key, tls);
     }
   }
   std::unique_ptr<Daemon> daemon;
@@ -187,7 +190,14 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
     rt.events().publish({"commandRun", std::move(data)});
   });
   std::unique_ptr<controlplane::HttpServer> http;
+  if (options.control.ssl && options.control.keys.empty()) {
+    log::warn("ssl is set but no accessKey: the REST API does not run");
+  }
   if (!options.control.keys.empty()) {
+    std::optional<controlplane::TlsFiles> tls;
+    if (options.control.ssl) {
+      tls = controlplane::TlsFiles{options.control.ssl->key, options.control.ssl->cert};
+    }
     auto server = controlplane::HttpServer::open(
         (*runtime)->io(), options.control.host, options.control.port, {},
         [&control_plane](controlplane::HttpRequest request,
@@ -196,10 +206,11 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
         },
         [&control_plane](const controlplane::HttpRequest& head) {
           return control_plane.authenticates(head);
-        });
+        },
+        tls);
     if (!server) return fail(kExitUsage, server.error().message);
     http = std::move(*server);
-    log::info("control: REST API on http://{}/cli", http->address());
+    log::info("control: REST API on {}://{}/cli", http->scheme(), http->address());
   }
   if (auto added = add_directory_commands(options, rt, http.get(), registry); !added) {
     return fail(kExitUsage, added.error().message);

@@ -114,7 +114,19 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
                  "no peer is local)")
       ->allow_extra_args(false)
       ->type_name("CIDR");
+  std::string ssl_key;
+  std::string ssl_cert;
+  app.add_option("--ssl-key", ssl_key, "the REST API speaks HTTPS: its private key (PEM)")
+      ->type_name("FILE");
+  app.add_option("--ssl-cert", ssl_cert, "... and its certificate (PEM), with --ssl-key")
+      ->type_name("FILE");
   app.add_flag("--json", out.json, "remote mode: print the raw JSON answer");
+  app.add_option("--url", out.url,
+                 "remote mode: the service, http(s)://HOST:PORT (instead of --host, --port)")
+      ->type_name("URL");
+  app.add_option("--ca", out.ca_file,
+                 "remote mode: HTTPS, trusting this CA (PEM; default: the system's store)")
+      ->type_name("FILE");
   std::string run;
   app.add_option("--run", run, "send this command line to the running service")->type_name("LINE");
 
@@ -166,6 +178,8 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
     out.options["env"] = object;
   }
   if (!command_dirs.empty()) out.options["commands"] = command_dirs;
+  if (!ssl_key.empty()) out.options["ssl"]["key"] = ssl_key;
+  if (!ssl_cert.empty()) out.options["ssl"]["cert"] = ssl_cert;
   if (silent) out.options["silent"] = true;
   // Started as cserviced: serve in the background.
   const std::string_view name = argv[0];
@@ -207,7 +221,14 @@ Result<Options> load(const CommandLine& command_line) {
   if (!file->is_object()) {
     return make_error(errc::bad_config, fmt::format("config {}: expected a JSON object", target));
   }
-  for (const auto& [key, value] : command_line.options.items()) (*file)[key] = value;
+  for (const auto& [key, value] : command_line.options.items()) {
+    // --ssl-key or --ssl-cert alone replaces that file of the service.json's `ssl`.
+    if (key == "ssl" && (*file)[key].is_object()) {
+      for (const auto& [field, path] : value.items()) (*file)[key][field] = path;
+    } else {
+      (*file)[key] = value;
+    }
+  }
   const auto slash = target.rfind('/');
   const std::string dir = slash == std::string::npos ? "" : target.substr(0, slash);
   auto options = from_json(*file, dir);

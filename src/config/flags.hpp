@@ -18,6 +18,8 @@ struct CommandLine {
   nlohmann::json options;   // from flags (and `args` after --)
   std::string help;         // the text for --help
   bool json = false;        // remote mode: print the raw JSON answer
+  std::string url;          // remote mode: http(s)://HOST:PORT of the service (--url)
+  std::string ca_file;      // remote mode: the CA of the service's certificate (--ca)
 };
 
 // Parses argv. Errors name the bad flag. Does not touch the file system.

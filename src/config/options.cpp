@@ -192,6 +192,17 @@ Result<ControlSettings> control_from_json(const json& config) {
       c.levels[command] = *parsed;
     }
   }
+  if (config.contains("ssl")) {
+    const json& ssl = config["ssl"];
+    const auto is_path = [&](const char* field) {
+      return ssl.contains(field) && ssl[field].is_string() &&
+             !ssl[field].get<std::string>().empty();
+    };
+    if (!ssl.is_object() || !is_path("key") || !is_path("cert") || ssl.size() != 2) {
+      return bad("ssl", "must be {\"key\": \"KEY.pem\", \"cert\": \"CERT.pem\"}", ssl);
+    }
+    c.ssl = SslFiles{ssl["key"].get<std::string>(), ssl["cert"].get<std::string>()};
+  }
   if (config.contains("localNetworks")) {
     const json& networks = config["localNetworks"];
     if (!networks.is_array()) return bad("localNetworks", "must be an array of networks", networks);
@@ -236,6 +247,7 @@ const std::vector<KeyInfo>& known_keys() {
       {"commands", "directory (or array of directories) whose executables are commands"},
       {"commandTimeoutMs", "time a custom command gets to answer before it fails (default 30000)"},
       {"localNetworks", "networks whose peers count as local (default loopback; [] makes loopback remote)"},
+      {"ssl", "the REST API speaks HTTPS: {\"key\": \"KEY.pem\", \"cert\": \"CERT.pem\"}"},
   };
   return keys;
 }
@@ -428,6 +440,10 @@ Result<Options> from_json(const json& config, const std::string& base_dir) {
   auto control = control_from_json(config);
   if (!control) return control.error();
   o.control = std::move(*control);
+  if (o.control.ssl) {
+    o.control.ssl->key = absolute(join_path(base_dir, o.control.ssl->key));
+    o.control.ssl->cert = absolute(join_path(base_dir, o.control.ssl->cert));
+  }
 
   // Relative to the workers' cwd if one is given, as the workers would see it.
   auto resolved = resolve_program(*program, o.cwd.empty() ? base_dir : o.cwd);

@@ -12,10 +12,17 @@
 #include <nlohmann/json.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace cservice::config {
+
+// `ssl`: the REST API speaks HTTPS with this key and certificate (PEM files).
+struct SslFiles {
+  std::string key;
+  std::string cert;
+};
 
 // The control plane: REST API on host:port, started when an access key is configured.
 struct ControlSettings {
@@ -25,6 +32,7 @@ struct ControlSettings {
   bool allow_http_get = false;
   std::map<std::string, commands::TrustLevel> levels;  // per-command overrides (`control`)
   std::vector<controlplane::Network> local_networks = controlplane::loopback_networks();
+  std::optional<SslFiles> ssl;
 };
 
 struct Options {

@@ -1,5 +1,8 @@
 #include "control/http_client.hpp"
 
+#include "control/http_client_parts.hpp"
+#include "control/http_tls.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -14,24 +17,45 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-Result<ClientAnswer> send_command(const std::string& host, std::uint16_t port,
-                                  const std::string& key, const std::string& line,
-                                  std::chrono::milliseconds timeout) {
+namespace detail {
+
+http::request<http::empty_body> cli_request(const std::string& host, const std::string& key,
+                                            const std::string& line) {
   boost::urls::url target;
   target.set_path("/cli");
   target.params().append({"cmd", line});
-
-  asio::io_context io;
-  beast::tcp_stream stream(io);
   http::request<http::empty_body> request(http::verb::post, target.buffer(), 11);
   request.set(http::field::host, host);
   if (!key.empty()) request.set(http::field::authorization, "Bearer " + key);
   request.keep_alive(false);
   request.prepare_payload();
+  return request;
+}
+
+Error client_failure(const std::string& where, const boost::system::error_code& failure) {
+  if (failure == asio::error::connection_refused) {
+    return make_error(errc::not_found,
+                      fmt::format("no service answers on {} (connection refused)", where));
+  }
+  if (failure == beast::error::timeout) {
+    return make_error(errc::timed_out, fmt::format("control {}: no answer in time", where));
+  }
+  return make_error(errc::timed_out, fmt::format("control {}: {}", where, failure.message()));
+}
+
+}  // namespace detail
+
+Result<ClientAnswer> send_command(const std::string& host, std::uint16_t port,
+                                  const std::string& key, const std::string& line,
+                                  std::chrono::milliseconds timeout,
+                                  const std::optional<ClientTls>& tls) {
+  if (tls) return detail::send_command_tls(host, port, key, line, timeout, *tls);
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  auto request = detail::cli_request(host, key, line);
   http::response<http::string_body> response;
   beast::flat_buffer buffer;
   beast::error_code failure;
-  const std::string where = fmt::format("{}:{}", host, port);
 
   asio::ip::tcp::resolver resolver(io);
   stream.expires_after(timeout);
@@ -56,13 +80,7 @@ Result<ClientAnswer> send_command(const std::string& host, std::uint16_t port,
     });
   });
   io.run();
-  if (failure) {
-    if (failure == asio::error::connection_refused) {
-      return make_error(errc::not_found,
-                        fmt::format("no service answers on {} (connection refused)", where));
-    }
-    return make_error(errc::timed_out, fmt::format("control {}: {}", where, failure.message()));
-  }
+  if (failure) return detail::client_failure(fmt::format("{}:{}", host, port), failure);
   return ClientAnswer{response.result_int(), response.body()};
 }
 

@@ -6,9 +6,17 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace cservice::controlplane {
+
+// HTTPS for the client: the server's certificate must chain to a certificate of `ca_file`
+// (any one of them may be the anchor, a self-signed server certificate too), or to the
+// system's store when it is empty, and name the host called.
+struct ClientTls {
+  std::string ca_file;
+};
 
 struct ClientAnswer {
   unsigned status = 0;
@@ -16,9 +24,11 @@ struct ClientAnswer {
 };
 
 // POST /cli?cmd=<line> to host:port, the key in an Authorization: Bearer header (kept out of
-// URLs and logs). Errors: connection refused, time-out, and the like.
+// URLs and logs), over HTTPS with `tls`. Errors: connection refused, time-out, a certificate
+// refused, and the like, each with a hint at the cause.
 Result<ClientAnswer> send_command(const std::string& host, std::uint16_t port,
                                   const std::string& key, const std::string& line,
-                                  std::chrono::milliseconds timeout);
+                                  std::chrono::milliseconds timeout,
+                                  const std::optional<ClientTls>& tls = {});
 
 }  // namespace cservice::controlplane

@@ -3,6 +3,7 @@
 #include "base/log.hpp"
 #include "control/coroutines.hpp"
 #include "control/http_session.hpp"
+#include "control/http_tls.hpp"
 
 #include <fmt/format.h>
 
@@ -54,6 +55,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
 
   tcp::acceptor acceptor;
   std::shared_ptr<detail::ServerCore> core;
+  std::shared_ptr<detail::TlsServer> tls;  // null: plain HTTP
   bool closed = false;
 };
 
@@ -80,6 +82,10 @@ asio::awaitable<void> HttpServer::Impl::accept_loop() {
 
 asio::awaitable<void> HttpServer::Impl::serve(tcp::socket socket) {
   auto self = shared_from_this();
+  if (tls) {
+    co_await detail::serve_tls(*core, *tls, std::move(socket));
+    co_return;
+  }
   beast::tcp_stream stream(std::move(socket));
   LiveConnection connection;
   boost::system::error_code peer_error;
@@ -93,10 +99,16 @@ asio::awaitable<void> HttpServer::Impl::serve(tcp::socket socket) {
 
 Result<std::unique_ptr<HttpServer>> HttpServer::open(asio::io_context& io, const std::string& host,
                                                      std::uint16_t port, HttpLimits limits,
-                                                     Handler handler, Authenticate authenticate) {
+                                                     Handler handler, Authenticate authenticate,
+                                                     const std::optional<TlsFiles>& tls) {
   auto core =
       std::make_shared<detail::ServerCore>(limits, std::move(handler), std::move(authenticate));
   auto impl = std::make_shared<Impl>(io, std::move(core));
+  if (tls) {
+    auto context = detail::load_tls_server(*tls);
+    if (!context) return context.error();
+    impl->tls = std::move(*context);
+  }
   const std::string where = fmt::format("control {}:{}", host, port);
   boost::system::error_code ec;
   tcp::resolver resolver(io);
@@ -142,5 +154,6 @@ std::string HttpServer::address() const {
   return fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
 }
 
+std::string HttpServer::scheme() const { return impl_->tls ? "https" : "http"; }
 
 }  // namespace cservice::controlplane

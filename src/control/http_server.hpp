@@ -1,6 +1,6 @@
 #pragma once
 // HttpServer: the control plane's HTTP/1.1 listener (Boost.Beast, kept inside control/*.cpp),
-// on the master's loop. Each connection is a coroutine.
+// over plain TCP or TLS, on the master's loop. Each connection is a coroutine.
 //
 // Availability: every stage of a connection has a deadline, and every request a size limit, so
 // a slow, huge or malformed request costs the loop nothing. A connection is authenticated by its
@@ -47,8 +47,8 @@ struct HttpResponse {
 struct HttpLimits {
   std::size_t max_header_bytes = 8 * 1024;
   std::size_t max_body_bytes = 64 * 1024;
-  // Deadlines. The head of a request: from the connection, or from its first byte on a
-  // keep-alive connection.
+  // Deadlines. The head of a request: from the connection (after the TLS handshake, which has
+  // as long), or from its first byte on a keep-alive connection.
   std::chrono::milliseconds head_timeout{2'000};
   // The body, once the head is in: short too, so that a key holder trickling bodies cannot
   // hold the authenticated slots for long (64 KiB in 2 s needs 256 kbit/s).
@@ -64,6 +64,12 @@ struct HttpLimits {
   std::size_t max_unauthenticated_per_peer = 64;  // ... from one address
 };
 
+// TLS for the server: PEM files of its private key and of its certificate (chain).
+struct TlsFiles {
+  std::string key_file;
+  std::string cert_file;
+};
+
 class HttpServer {
  public:
   using Respond = std::function<void(HttpResponse)>;
@@ -74,15 +80,18 @@ class HttpServer {
   using Authenticate = std::function<bool(const HttpRequest& head)>;
 
   // Binds host:port (port 0: any) and starts accepting. Without `authenticate`, every request
-  // is authenticated.
+  // is authenticated. With `tls`, it speaks HTTPS only (a plain HTTP request gets a 400 saying
+  // so); a key or certificate that cannot be loaded is an error naming the file.
   static Result<std::unique_ptr<HttpServer>> open(boost::asio::io_context& io,
                                                   const std::string& host, std::uint16_t port,
                                                   HttpLimits limits, Handler handler,
-                                                  Authenticate authenticate = {});
+                                                  Authenticate authenticate = {},
+                                                  const std::optional<TlsFiles>& tls = {});
   ~HttpServer();
 
   std::uint16_t port() const;
   std::string address() const;  // "127.0.0.1:11987"
+  std::string scheme() const;   // "http" or "https"
 
  private:
   struct Impl;

@@ -337,7 +337,7 @@ int ServiceProcess::listen_port(std::chrono::milliseconds timeout) {
 }
 
 int ServiceProcess::api_port(std::chrono::milliseconds timeout) {
-  const auto match = wait_for(R"(control: REST API on http://.*:(\d+)/cli)", timeout, "the REST API");
+  const auto match = wait_for(R"(control: REST API on https?://.*:(\d+)/cli)", timeout, "the REST API");
   return match ? std::stoi((*match)[1]) : -1;
 }
 

@@ -192,6 +192,34 @@ TEST_F(OptionsTest, ConfigFileKeysWithFlagsOnTop) {
   EXPECT_EQ(o->policy.restart_delay, Milliseconds(7));
 }
 
+TEST_F(OptionsTest, SslFilesFromTheFileOrFlagsAreTakenFromTheFilesFolder) {
+  const std::string file = dir_ + "/service.json";
+  std::ofstream(file) << R"({"program": "server", "ssl": {"key": "k.pem", "cert": "c.pem"}})";
+  auto from_file = load_flags({file.c_str()});
+  ASSERT_TRUE(from_file) << from_file.error().message;
+  ASSERT_TRUE(from_file->control.ssl);
+  EXPECT_EQ(from_file->control.ssl->key, dir_ + "/k.pem");
+  EXPECT_EQ(from_file->control.ssl->cert, dir_ + "/c.pem");
+  // A flag replaces one file and keeps the other.
+  auto with_flag = load_flags({"--ssl-cert", "/etc/other.pem", file.c_str()});
+  ASSERT_TRUE(with_flag) << with_flag.error().message;
+  EXPECT_EQ(with_flag->control.ssl->key, dir_ + "/k.pem");
+  EXPECT_EQ(with_flag->control.ssl->cert, "/etc/other.pem");
+  EXPECT_FALSE(load_json({})->control.ssl) << "plain HTTP by default";
+}
+
+TEST_F(OptionsTest, SslNeedsBothFilesAndNothingElse) {
+  const std::string expected =
+      R"(bad option ssl: must be {"key": "KEY.pem", "cert": "CERT.pem"})";
+  EXPECT_TRUE(error_of({{"ssl", {{"key", "k.pem"}}}}).starts_with(expected));
+  EXPECT_TRUE(error_of({{"ssl", "k.pem"}}).starts_with(expected));
+  EXPECT_TRUE(
+      error_of({{"ssl", {{"key", "k"}, {"cert", "c"}, {"ca", "x"}}}}).starts_with(expected));
+  auto flag_alone = load_flags({"--ssl-key", "k.pem", program_.c_str()});
+  ASSERT_FALSE(flag_alone);
+  EXPECT_TRUE(flag_alone.error().message.starts_with(expected)) << flag_alone.error().message;
+}
+
 TEST_F(OptionsTest, BrokenConfigFileNamesFileAndPlace) {
   const std::string file = dir_ + "/broken.json";
   std::ofstream(file) << "{\"workerCount\": 2,\n \"silent\": }";
@@ -214,6 +242,14 @@ TEST(CommandLineModeTest, CalledAsCservicedServesInTheBackground) {
   EXPECT_EQ(line->options.value("daemon", false), true);
   const char* plain[] = {"cservice", "./server"};
   EXPECT_FALSE(parse_command_line(2, plain)->options.contains("daemon"));
+}
+
+TEST(CommandLineModeTest, RemoteModeTakesAUrlAndACa) {
+  const char* argv[] = {"cservice", "workers", "--url", "https://h:1", "--ca", "ca.pem"};
+  auto line = parse_command_line(6, argv);
+  ASSERT_TRUE(line) << line.error().message;
+  EXPECT_EQ(line->url, "https://h:1");
+  EXPECT_EQ(line->ca_file, "ca.pem");
 }
 
 TEST(CommandLineModeTest, RunAndJsonSelectRemoteMode) {
