@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
 
 namespace cservice {
 namespace {
@@ -34,50 +37,145 @@ std::size_t character_length(std::string_view s) {
   return 0;
 }
 
-bool plain(std::string_view bytes, Backslashes backslashes) {
-  for (const char c : bytes) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte > 0x7E || (c == '\\' && backslashes == Backslashes::Escaped)) {
-      return false;
+// The code point of a well-formed two- or three-byte character.
+char32_t code_point(std::string_view s, std::size_t length) {
+  const auto bits = [&s](std::size_t i, unsigned mask) {
+    return static_cast<char32_t>(static_cast<unsigned char>(s[i]) & mask);
+  };
+  if (length == 2) return bits(0, 0x1F) << 6 | bits(1, 0x3F);
+  return bits(0, 0x0F) << 12 | bits(1, 0x3F) << 6 | bits(2, 0x3F);
+}
+
+// Multi-byte characters (`c` >= U+0080) shown as \uXXXX although well-formed: C1 controls
+// (U+0080..U+009F, which some terminals obey: U+009B starts a CSI sequence) and the
+// bidirectional controls, which reorder what a terminal or viewer shows after them (U+202E
+// before "txt.exe" shows "exe.txt").
+bool is_hidden_control(char32_t c) {
+  return c <= 0x9F || c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E) ||
+         (c >= 0x2066 && c <= 0x2069);
+}
+
+constexpr std::array<char, 16> kHex = {'0', '1', '2', '3', '4', '5', '6', '7',
+                                       '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
+
+// What the character at the start of `rest` becomes: a view of it, or an escape written into
+// `escape`. `length` is set to the input bytes it stands for. Never allocates.
+std::string_view escaped_character(std::string_view rest, Backslashes backslashes, Tabs tabs,
+                                   std::array<char, 8>& escape, std::size_t& length) {
+  const auto byte = static_cast<unsigned char>(rest[0]);
+  length = character_length(rest);
+  const auto hex = [&escape](unsigned value) {  // \xNN
+    escape = {'\\', 'x', kHex[value >> 4], kHex[value & 0xF]};
+    return std::string_view(escape.data(), 4);
+  };
+  const auto two = [&escape](char c) {  // \c
+    escape = {'\\', c};
+    return std::string_view(escape.data(), 2);
+  };
+  if (length == 0) {
+    length = 1;
+    return hex(byte);
+  }
+  if (length == 1) {
+    switch (byte) {
+      case '\n':
+        return two('n');
+      case '\r':
+        return two('r');
+      case '\0':
+        return two('0');
+      case '\t':
+        return tabs == Tabs::Kept ? rest.substr(0, 1) : two('t');
+      case '\\':
+        return backslashes == Backslashes::Escaped ? two('\\') : rest.substr(0, 1);
+      default:
+        break;
+    }
+    if (byte < 0x20 || byte == 0x7F) return hex(byte);
+    return rest.substr(0, 1);
+  }
+  if (length <= 3) {
+    const char32_t c = code_point(rest, length);
+    if (is_hidden_control(c)) {
+      const auto value = static_cast<unsigned>(c);
+      escape = {'\\',
+                'u',
+                kHex[value >> 12 & 0xF],
+                kHex[value >> 8 & 0xF],
+                kHex[value >> 4 & 0xF],
+                kHex[value & 0xF]};
+      return std::string_view(escape.data(), 6);
     }
   }
-  return true;
+  return rest.substr(0, length);
+}
+
+// True if none of the eight bytes of `word` needs a closer look: each is printable ASCII
+// (0x20..0x7E), and no backslash unless backslashes are kept. Bit tricks from "Bit Twiddling
+// Hacks" (haszero, hasless, hasmore), exact for these bounds.
+bool all_plain(std::uint64_t word, Backslashes backslashes) {
+  constexpr std::uint64_t kOnes = ~std::uint64_t{0} / 255;
+  constexpr std::uint64_t kHigh = kOnes * 0x80;
+  const std::uint64_t below_space = (word - kOnes * 0x20) & ~word & kHigh;
+  const std::uint64_t above_tilde = ((word + kOnes * (127 - 0x7E)) | word) & kHigh;
+  std::uint64_t special = below_space | above_tilde;
+  if (backslashes == Backslashes::Escaped) {
+    const std::uint64_t x = word ^ (kOnes * '\\');
+    special |= (x - kOnes) & ~x & kHigh;
+  }
+  return special == 0;
+}
+
+// The length of the leading run of `bytes` that stays as it is: printable ASCII (tabs and
+// backslashes where they are kept) and well-formed characters that are no hidden control.
+// Eight ASCII bytes at a time where it can.
+std::size_t kept_prefix(std::string_view bytes, Backslashes backslashes, Tabs tabs) {
+  const std::size_t size = bytes.size();
+  const auto plain_word = [&bytes, backslashes](std::size_t at) {
+    std::uint64_t word;
+    std::memcpy(&word, bytes.data() + at, sizeof word);
+    return all_plain(word, backslashes);
+  };
+  std::size_t i = 0;
+  while (i < size) {
+    while (size - i >= 8 && plain_word(i)) i += 8;
+    // A tail shorter than a word: the text's last word, overlapping what was checked already,
+    // costs one more check, not a byte at a time.
+    if (size - i < 8 && size >= 8 && plain_word(size - 8)) return size;
+    if (i == size) break;
+    const auto byte = static_cast<unsigned char>(bytes[i]);
+    if (byte < 0x80) {
+      const bool kept =
+          (byte >= 0x20 && byte <= 0x7E && (byte != '\\' || backslashes == Backslashes::Kept)) ||
+          (byte == '\t' && tabs == Tabs::Kept);
+      if (!kept) break;
+      ++i;
+      continue;
+    }
+    const std::size_t length = character_length(bytes.substr(i));
+    if (length == 0 || (length <= 3 && is_hidden_control(code_point(bytes.substr(i), length)))) {
+      break;
+    }
+    i += length;
+  }
+  return i;
 }
 
 }  // namespace
 
 std::string sanitize_text(std::string_view bytes, std::size_t max_bytes, Backslashes backslashes) {
-  // Most text is printable ASCII and short: one scan, one copy.
-  if (bytes.size() <= max_bytes && plain(bytes, backslashes)) return std::string(bytes);
+  // Most text needs no escape and is short: one scan, one copy.
+  if (bytes.size() <= max_bytes && kept_prefix(bytes, backslashes, Tabs::Escaped) == bytes.size()) {
+    return std::string(bytes);
+  }
   std::string out;
   out.reserve(std::min(bytes.size(), max_bytes) + 16);
+  std::array<char, 8> escape{};
   std::size_t at = 0;
   while (at < bytes.size()) {
-    const std::string_view rest = bytes.substr(at);
-    const auto byte = static_cast<unsigned char>(rest[0]);
-    std::size_t length = character_length(rest);
-    std::string piece;
-    if (length == 0) {
-      piece = fmt::format("\\x{:02x}", byte);
-      length = 1;
-    } else if (byte == '\n') {
-      piece = "\\n";
-    } else if (byte == '\r') {
-      piece = "\\r";
-    } else if (byte == '\t') {
-      piece = "\\t";
-    } else if (byte == '\0') {
-      piece = "\\0";
-    } else if (byte < 0x20 || byte == 0x7F) {
-      piece = fmt::format("\\x{:02x}", byte);
-    } else if (byte == 0xC2 && static_cast<unsigned char>(rest[1]) < 0xA0) {
-      // U+0080..U+009F: C1 controls, which some terminals obey (U+009B starts a CSI sequence).
-      piece = fmt::format("\\u{:04x}", static_cast<unsigned char>(rest[1]));
-    } else if (byte == '\\' && backslashes == Backslashes::Escaped) {
-      piece = "\\\\";
-    } else {
-      piece = std::string(rest.substr(0, length));
-    }
+    std::size_t length = 0;
+    const std::string_view piece =
+        escaped_character(bytes.substr(at), backslashes, Tabs::Escaped, escape, length);
     if (out.size() + piece.size() > max_bytes) {
       out += fmt::format("...(+{} bytes)", bytes.size() - at);
       return out;
@@ -86,6 +184,20 @@ std::string sanitize_text(std::string_view bytes, std::size_t max_bytes, Backsla
     at += length;
   }
   return out;
+}
+
+void append_escaped(std::string& out, std::string_view bytes, Backslashes backslashes, Tabs tabs) {
+  std::array<char, 8> escape{};
+  while (!bytes.empty()) {
+    // What stays as it is goes in one append; only what needs an escape is looked at alone.
+    const std::size_t kept = kept_prefix(bytes, backslashes, tabs);
+    out.append(bytes.data(), kept);
+    bytes.remove_prefix(kept);
+    if (bytes.empty()) break;
+    std::size_t length = 0;
+    out += escaped_character(bytes, backslashes, tabs, escape, length);
+    bytes.remove_prefix(length);
+  }
 }
 
 }  // namespace cservice

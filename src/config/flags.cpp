@@ -106,6 +106,10 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
       ->type_name("DIR");
   bool silent = false;
   app.add_flag("--silent", silent, "do not relay the workers' output");
+  bool raw_output = false;
+  app.add_flag("--raw-output,--rawOutput", raw_output,
+               "relay a worker's bytes as written, terminal escapes included: only for workers "
+               "you trust with your terminal");
   bool daemon = false;
   app.add_flag("-d,--daemon", daemon, "run in the background (as cserviced)");
   std::vector<std::string> local_networks;
@@ -181,6 +185,7 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
   if (!ssl_key.empty()) out.options["ssl"]["key"] = ssl_key;
   if (!ssl_cert.empty()) out.options["ssl"]["cert"] = ssl_cert;
   if (silent) out.options["silent"] = true;
+  if (raw_output) out.options["rawOutput"] = true;
   // Started as cserviced: serve in the background.
   const std::string_view name = argv[0];
   if (daemon || name == "cserviced" || name.ends_with("/cserviced")) out.options["daemon"] = true;

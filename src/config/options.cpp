@@ -235,6 +235,7 @@ const std::vector<KeyInfo>& known_keys() {
       {"cwd", "working directory of the workers"},
       {"env", "extra environment for the workers (object of strings)"},
       {"silent", "do not relay the workers' output (default false)"},
+      {"rawOutput", "relay a worker's bytes as written, terminal escapes included: only for workers you trust with your terminal (default false: escaped)"},
       {"cli", "read commands typed on the terminal (default true)"},
       {"daemon", "run in the background (as cserviced does) (default false)"},
       {"pidFile", "daemon: where to write the master's pid (default cservice.pid)"},
@@ -404,6 +405,11 @@ Result<Options> from_json(const json& config, const std::string& base_dir) {
     auto b = boolean(config, "silent");
     if (!b) return b.error();
     o.silent = *b;
+  }
+  if (config.contains("rawOutput")) {
+    auto b = boolean(config, "rawOutput");
+    if (!b) return b.error();
+    o.raw_output = *b;
   }
   if (config.contains("daemon")) {
     auto b = boolean(config, "daemon");

@@ -44,6 +44,7 @@ struct Options {
   std::string cwd;                 // workers' working directory; empty: the master's
   std::map<std::string, std::string> env;  // added to the inherited environment
   bool silent = false;             // do not relay workers' output
+  bool raw_output = false;         // `rawOutput`: relay workers' bytes unescaped (StdioRelay)
   bool console = true;             // `cli`: read commands from a terminal on stdin
   bool daemon = false;             // detach; output to log_file, pid to pid_file
   std::string pid_file = "cservice.pid";

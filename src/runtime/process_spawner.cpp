@@ -101,10 +101,11 @@ Result<Pid> ProcessSpawner::start(WorkerId id, const supervisor::ProgramSpec& pr
 
   if (!options_.silent) {
     const std::string prefix = fmt::format("worker {}[{}]: ", to_int(id), to_int(pid));
+    const RelayBytes bytes = options_.raw_output ? RelayBytes::Raw : RelayBytes::Escaped;
     for (std::size_t i = 0; i < 2; ++i) {
       ++open_relays_;
       OutputSink& sink = i == 0 ? output_.out() : output_.err();
-      auto relay = std::make_shared<StdioRelay>(io_, std::move(read_ends[i]), prefix,
+      auto relay = std::make_shared<StdioRelay>(io_, std::move(read_ends[i]), prefix, bytes,
                                                 output_.scratch(), sink, [this] {
                                                   --open_relays_;
                                                   on_output_closed_();

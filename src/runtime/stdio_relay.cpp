@@ -5,6 +5,8 @@
 #include <boost/asio/post.hpp>
 #include <cerrno>
 
+#include "base/text.hpp"
+
 namespace cservice::runtime {
 namespace {
 
@@ -13,10 +15,24 @@ constexpr int kReadsPerTurn = 4;
 
 }  // namespace
 
+void append_relayed_line(std::string& batch, std::string_view prefix, std::string_view line,
+                         RelayBytes bytes) {
+  batch += prefix;
+  if (bytes == RelayBytes::Raw) {
+    batch += line;
+  } else {
+    if (line.ends_with('\r')) line.remove_suffix(1);  // CRLF line ends
+    append_escaped(batch, line, Backslashes::Kept, Tabs::Kept);
+  }
+  batch += '\n';
+}
+
 StdioRelay::StdioRelay(boost::asio::io_context& io, os::UniqueFd pipe, std::string prefix,
-                       RelayScratch& scratch, OutputSink& sink, std::function<void()> on_closed)
+                       RelayBytes bytes, RelayScratch& scratch, OutputSink& sink,
+                       std::function<void()> on_closed)
     : pipe_(io, pipe.release()),
       prefix_(std::move(prefix)),
+      bytes_(bytes),
       scratch_(scratch),
       sink_(sink),
       on_closed_(std::move(on_closed)) {
@@ -72,9 +88,7 @@ void StdioRelay::relay(std::string_view data, bool last) {
   std::string& batch = scratch_.batch;
   batch.clear();
   const auto add_line = [this, &batch](std::string_view line) {
-    batch += prefix_;
-    batch += line;
-    batch += '\n';
+    append_relayed_line(batch, prefix_, line, bytes_);
   };
   splitter_.feed(data, add_line);
   if (last) splitter_.finish(add_line);

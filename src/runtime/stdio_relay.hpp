@@ -12,17 +12,22 @@
 // has drained. What it keeps between reads: its prefix and an incomplete line, if any (cut at
 // 64 KiB, see LineSplitter). Loop thread only; kept alive by its pending wait.
 //
-// Lines go out as the worker wrote them, control characters and bytes that are not UTF-8
-// included: this is the worker's own stream (colours for a terminal are legitimate output), and
-// it cannot pass for the master's log, since every line the relay writes begins with the
-// worker's prefix (a '\n' always ends a line; a '\r' or an escape sequence can disturb what a
-// terminal shows, not the lines of a log file). The master's own lines are sanitized in log::.
+// Each line is escaped as it is copied (RelayBytes::Escaped, the default): valid UTF-8 stays as
+// it is, and so does a tab; other control characters and bytes that are not UTF-8 become
+// escapes (base/text.hpp: ESC is \x1b, CR \r, 0xff \xff), so that a worker can neither move a
+// terminal's cursor to overwrite or forge the master's lines nor hand a log consumer invalid
+// UTF-8. Backslashes are kept (a worker's JSON log line stays JSON). A '\r' just before the '\n'
+// (CRLF line ends) is dropped. A line is never cut but by LineSplitter; escaped, it may grow to
+// four times its length, so one read can hand the sink up to four times kReadSize.
+// RelayBytes::Raw (`rawOutput`) copies the worker's bytes as written, terminal escapes
+// included, for workers trusted with the master's terminal.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "os/unique_fd.hpp"
@@ -39,11 +44,18 @@ struct RelayScratch {
   std::string batch;
 };
 
+enum class RelayBytes { Escaped, Raw };
+
+// Appends one relayed line to `batch`: `prefix`, `line` (without its '\n') escaped or raw as
+// `bytes` says, and a '\n'. The one place a worker's line is formatted.
+void append_relayed_line(std::string& batch, std::string_view prefix, std::string_view line,
+                         RelayBytes bytes);
+
 class StdioRelay : public std::enable_shared_from_this<StdioRelay> {
  public:
   // `scratch` and `sink` must outlive every handler of the relay. `on_closed` runs once, at end
   // of file.
-  StdioRelay(boost::asio::io_context& io, os::UniqueFd pipe, std::string prefix,
+  StdioRelay(boost::asio::io_context& io, os::UniqueFd pipe, std::string prefix, RelayBytes bytes,
              RelayScratch& scratch, OutputSink& sink, std::function<void()> on_closed);
   void start();
 
@@ -57,6 +69,7 @@ class StdioRelay : public std::enable_shared_from_this<StdioRelay> {
 
   boost::asio::posix::stream_descriptor pipe_;
   std::string prefix_;
+  RelayBytes bytes_;
   RelayScratch& scratch_;
   OutputSink& sink_;
   std::function<void()> on_closed_;

@@ -55,13 +55,14 @@ TEST_F(LogTest, ANotifyFloodGivesALineASecond) {
 }
 
 TEST_F(LogTest, WorkerTextIsEscapedInTheLogAndInWorkersJson) {
-  // A STATUS with an escape sequence, a tab and bytes that are not UTF-8 (a datagram cannot
-  // hold a newline or NUL in a value), and an event name with both (JSON escapes can).
+  // A STATUS with an escape sequence, a tab, bytes that are not UTF-8 and U+202E (right-to-left
+  // override; a datagram cannot hold a newline or NUL in a value), and an event name with both
+  // (JSON escapes can).
   const std::string script = write_file("hostile.py", R"(#!/usr/bin/env python3
 import os, signal, socket
 notify = os.environ["NOTIFY_SOCKET"].replace("@", "\0", 1)
 with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
-    s.sendto(b"STATUS=\x1b[31mred\xff\xfe\tend\\n\nREADY=1", notify)
+    s.sendto(b"STATUS=\x1b[31mred\xff\xfe\tend\\n\xe2\x80\xae\nREADY=1", notify)
 control = os.environ["CSERVICE_CONTROL_SOCKET"].replace("@", "\0", 1)
 with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
     s.connect(control)
@@ -79,7 +80,8 @@ signal.sigwait([signal.SIGTERM])
   const json workers = json::parse(answer.body, nullptr, /*allow_exceptions=*/false);
   ASSERT_FALSE(workers.is_discarded()) << answer.body;
   ASSERT_EQ(workers["workers"].size(), 1u) << workers.dump();
-  EXPECT_EQ(workers["workers"][0]["status"], R"(\x1b[31mred\xff\xfe\tend\\n)") << workers.dump();
+  EXPECT_EQ(workers["workers"][0]["status"], R"(\x1b[31mred\xff\xfe\tend\\n\u202e)")
+      << workers.dump();
 
   EXPECT_EQ(service.count("^cservice: error: forged"), 0u) << service.output();
   EXPECT_EQ(service.count(R"(control: worker pid \d+: evil\\ncservice: error: forged\\0end$)"), 1u)

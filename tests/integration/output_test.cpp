@@ -1,5 +1,6 @@
 // Relaying of workers' output: whole lines, with a prefix, none lost, none torn.
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <fstream>
@@ -206,6 +207,61 @@ TEST_F(OutputTest, SilentRelaysNothing) {
   service.signal(SIGTERM);
   ASSERT_EQ(service.wait_exit(10s), 0);
   EXPECT_EQ(service.count("burst line"), 0u);
+}
+
+// A worker's line with a colour, a carriage return, bytes that are not UTF-8, U+202E and a NUL;
+// then one ending in CRLF on stderr and one with a tab. Written by printf from a shell.
+constexpr const char* kHostileScript =
+    R"(printf 'out \033[31mred\r\377\376 \342\200\256 line\000end\n'; )"
+    R"(printf 'err \033[2K\033[1A\r\n' >&2; printf 'tab\there\n')";
+
+class HostileOutputTest : public IntegrationTest {
+ protected:
+  // Runs the hostile worker with `flags`; its relayed lines, prefix checked and taken off.
+  std::vector<std::string> relayed(const std::vector<std::string>& flags) {
+    std::vector<std::string> args = {"--workers", "1", "--restart-on-failure", "false"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    for (const char* arg : {"/bin/sh", "--", "-c", kHostileScript}) args.emplace_back(arg);
+    auto& service = start(args);
+    if (!service.wait_for("event workerExit", 10s, "the worker's exit")) return {};
+    service.signal(SIGTERM);
+    EXPECT_EQ(service.wait_exit(10s), 0);
+    const std::regex prefix(R"(^worker 1\[\d+\]: )");
+    std::vector<std::string> lines;
+    for (const auto& line : service.lines()) {
+      std::smatch match;
+      if (std::regex_search(line, match, prefix)) lines.push_back(match.suffix().str());
+    }
+    return lines;
+  }
+};
+
+bool contains(const std::vector<std::string>& lines, const std::string& line) {
+  return std::find(lines.begin(), lines.end(), line) != lines.end();
+}
+
+TEST_F(HostileOutputTest, ControlCharactersAndBadBytesOfAWorkerAreEscapedOnItsOwnLine) {
+  const auto lines = relayed({});
+  const std::string relayed_text = ::testing::PrintToString(lines);
+  // Each on one line behind the prefix: the escapes are text, nothing moves the cursor.
+  EXPECT_TRUE(contains(lines, R"(out \x1b[31mred\r\xff\xfe \u202e line\0end)"))
+      << "stdout line not escaped; relayed: " << relayed_text;
+  EXPECT_TRUE(contains(lines, R"(err \x1b[2K\x1b[1A)"))
+      << "stderr line not escaped, or its CRLF's CR kept; relayed: " << relayed_text;
+  EXPECT_TRUE(contains(lines, "tab\there")) << "a tab stays a tab; relayed: " << relayed_text;
+  EXPECT_EQ(lines.size(), 3u) << relayed_text;
+  for (const auto& line : lines) {
+    EXPECT_NO_THROW((void)nlohmann::json(line).dump()) << "not UTF-8: " << line;
+  }
+}
+
+TEST_F(HostileOutputTest, RawOutputRelaysTheBytesAsWritten) {
+  using namespace std::string_literals;
+  const auto lines = relayed({"--raw-output"});
+  const std::string relayed_text = ::testing::PrintToString(lines);
+  EXPECT_TRUE(contains(lines, "out \x1b[31mred\r\xff\xfe \xe2\x80\xae line\0end"s)) << relayed_text;
+  EXPECT_TRUE(contains(lines, "err \x1b[2K\x1b[1A\r")) << relayed_text;
+  EXPECT_TRUE(contains(lines, "tab\there")) << relayed_text;
 }
 
 }  // namespace

@@ -33,6 +33,19 @@ TEST(SanitizeTextTest, EscapesC1Controls) {
   EXPECT_EQ(sanitize_text(std::string("a\xc2\x9b") + "31mb\xc2\x80"), "a\\u009b31mb\\u0080");
 }
 
+TEST(SanitizeTextTest, EscapesBidirectionalControls) {
+  // U+202E RIGHT-TO-LEFT OVERRIDE: "worker-<U+202E>txt.exe" would read "worker-exe.txt".
+  EXPECT_EQ(sanitize_text("worker-\xe2\x80\xaetxt.exe"), "worker-\\u202etxt.exe");
+  EXPECT_EQ(sanitize_text("\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad"),
+            "\\u202a\\u202b\\u202c\\u202d");  // embeddings, PDF, LRO
+  EXPECT_EQ(sanitize_text("\xe2\x81\xa6\xe2\x81\xa7\xe2\x81\xa8\xe2\x81\xa9"),
+            "\\u2066\\u2067\\u2068\\u2069");  // isolates
+  EXPECT_EQ(sanitize_text("\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c"), "\\u200e\\u200f\\u061c");  // marks
+  // Their neighbours are ordinary characters: ZWJ, U+2029, U+206A, U+061B (Arabic semicolon).
+  const std::string neighbours = "\xe2\x80\x8d\xe2\x80\xa9\xe2\x81\xaa\xd8\x9b";
+  EXPECT_EQ(sanitize_text(neighbours), neighbours);
+}
+
 TEST(SanitizeTextTest, EscapesBackslashesUnlessKept) {
   EXPECT_EQ(sanitize_text("C:\\dir\\n"), "C:\\\\dir\\\\n");
   EXPECT_EQ(sanitize_text("C:\\dir\\n", kMaxTextBytes, Backslashes::Kept), "C:\\dir\\n");
@@ -74,6 +87,57 @@ TEST(SanitizeTextTest, AnyBytesGiveOneLineOfValidUtf8) {
     // nlohmann-json throws on invalid UTF-8 when it serializes: this must not.
     EXPECT_NO_THROW((void)nlohmann::json(clean).dump()) << clean;
     EXPECT_LE(clean.size(), 100u + 20u);
+  }
+}
+
+TEST(AppendEscapedTest, EscapesAsSanitizeTextDoesButNeverCuts) {
+  std::string out = "worker 1[42]: ";
+  const std::string line = "out \x1b[31mred\r\xff\xfe \xe2\x80\xae line\0end"s;
+  append_escaped(out, line, Backslashes::Escaped, Tabs::Escaped);
+  EXPECT_EQ(out, "worker 1[42]: out \\x1b[31mred\\r\\xff\\xfe \\u202e line\\0end");
+
+  std::string long_line;
+  append_escaped(long_line, std::string(100000, 'a') + "\x01", Backslashes::Kept, Tabs::Kept);
+  EXPECT_EQ(long_line, std::string(100000, 'a') + "\\x01");
+}
+
+TEST(AppendEscapedTest, KeepsTabsAndBackslashesWhenAsked) {
+  std::string out;
+  append_escaped(out, "\tat Main.run(C:\\src\\Main.java)\t\x1b", Backslashes::Kept, Tabs::Kept);
+  EXPECT_EQ(out, "\tat Main.run(C:\\src\\Main.java)\t\\x1b");
+  out.clear();
+  append_escaped(out, "a\tb\\", Backslashes::Escaped, Tabs::Escaped);
+  EXPECT_EQ(out, "a\\tb\\\\");
+}
+
+TEST(AppendEscapedTest, KeepsWellFormedMultiByteCharacters) {
+  const std::string text =
+      "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d";
+  std::string out;
+  append_escaped(out, text, Backslashes::Kept, Tabs::Kept);
+  EXPECT_EQ(out, text);
+}
+
+TEST(AppendEscapedTest, AnyBytesGiveOneLineOfValidUtf8) {
+  std::mt19937 random(54321);
+  for (int round = 0; round < 2000; ++round) {
+    // Mostly printable ASCII, so that long runs of it meet every other byte.
+    std::string bytes(random() % 256, '\0');
+    for (char& c : bytes) {
+      c = static_cast<char>(random() % 4 != 0 ? 0x20 + random() % 95 : random() % 256);
+    }
+    std::string clean;
+    append_escaped(clean, bytes, Backslashes::Kept, Tabs::Kept);
+    for (const char c : clean) {
+      const auto byte = static_cast<unsigned char>(c);
+      ASSERT_TRUE((byte >= 0x20 && byte != 0x7f) || byte == '\t') << "control byte in " << clean;
+    }
+    EXPECT_NO_THROW((void)nlohmann::json(clean).dump()) << clean;
+    EXPECT_LE(clean.size(), 4 * bytes.size());
+    // Unbounded, with tabs escaped, it is sanitize_text.
+    std::string same;
+    append_escaped(same, bytes, Backslashes::Escaped, Tabs::Escaped);
+    EXPECT_EQ(same, sanitize_text(bytes, 4 * bytes.size()));
   }
 }
 

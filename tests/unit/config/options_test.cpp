@@ -54,6 +54,7 @@ TEST_F(OptionsTest, DefaultsFollowTheOriginal) {
   EXPECT_EQ(o->policy.ready_mode, supervisor::ReadyMode::Auto);
   EXPECT_EQ(o->stop_signal, SIGTERM);
   EXPECT_FALSE(o->silent);
+  EXPECT_FALSE(o->raw_output);
   EXPECT_TRUE(o->listen.empty());
 }
 
@@ -62,7 +63,8 @@ TEST_F(OptionsTest, ReadsEveryKey) {
                       {"restartsPerMinute", 2}, {"listen", {"8080", "admin=127.0.0.1:9000"}},
                       {"ready", "notify"}, {"readyTimeoutMs", 700}, {"stopSignal", "SIGINT"},
                       {"stopTimeoutMs", 50}, {"cwd", dir_}, {"env", {{"A", "1"}}},
-                      {"silent", true}, {"args", {"-x"}}, {"restartConcurrencyRatio", 0.5}});
+                      {"silent", true}, {"args", {"-x"}}, {"restartConcurrencyRatio", 0.5},
+                      {"rawOutput", true}});
   ASSERT_TRUE(o) << o.error().message;
   EXPECT_EQ(o->policy.worker_count, 3u);
   EXPECT_FALSE(o->policy.restart_on_failure);
@@ -78,6 +80,7 @@ TEST_F(OptionsTest, ReadsEveryKey) {
   EXPECT_EQ(o->cwd, dir_);
   EXPECT_EQ(o->env.at("A"), "1");
   EXPECT_TRUE(o->silent);
+  EXPECT_TRUE(o->raw_output);
   EXPECT_EQ(o->args, std::vector<std::string>{"-x"});
   EXPECT_EQ(o->policy.restart_concurrency_ratio, 0.5);
 }
@@ -148,14 +151,15 @@ TEST_F(OptionsTest, BareProgramNameIsFoundInPath) {
 
 TEST_F(OptionsTest, FlagsMapToTheSameKeys) {
   auto o = load_flags({"-n", "4", "--restartDelayMs", "20", "--listen", "0", "--listen",
-                       "b=127.0.0.1:0", "-e", "X=1", "--silent", program_.c_str(), "--", "-v",
-                       "--port", "1"});
+                       "b=127.0.0.1:0", "-e", "X=1", "--silent", "--raw-output", program_.c_str(),
+                       "--", "-v", "--port", "1"});
   ASSERT_TRUE(o) << o.error().message;
   EXPECT_EQ(o->policy.worker_count, 4u);
   EXPECT_EQ(o->policy.restart_delay, Milliseconds(20));
   EXPECT_EQ(o->listen.size(), 2u);
   EXPECT_EQ(o->env.at("X"), "1");
   EXPECT_TRUE(o->silent);
+  EXPECT_TRUE(o->raw_output);
   EXPECT_EQ(o->args, (std::vector<std::string>{"-v", "--port", "1"}));
 }
 

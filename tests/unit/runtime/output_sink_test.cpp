@@ -244,7 +244,8 @@ TEST_F(OutputSinkTest, ARelayStopsReadingItsPipeWhileTheSinkIsFull) {
   RelayScratch scratch;
   bool closed = false;
   auto relay = std::make_shared<StdioRelay>(io_, os::UniqueFd(::dup(worker.read.get())),
-                                            "w: ", scratch, *sink, [&] { closed = true; });
+                                            "w: ", RelayBytes::Escaped, scratch, *sink,
+                                            [&] { closed = true; });
   relay->start();
 
   // The worker writes until its pipe is full and stays full: the relay has stopped reading.
@@ -285,6 +286,49 @@ TEST_F(OutputSinkTest, ARelayStopsReadingItsPipeWhileTheSinkIsFull) {
   for (int i = 0; i < next; ++i) expected += "w: " + numbered_line(i);
   EXPECT_EQ(got, expected);
   EXPECT_FALSE(closed);
+}
+
+// What a relay makes of `bytes` written by a worker that then closes its pipe.
+std::string relayed(boost::asio::io_context& io, RelayBytes mode, std::string_view bytes) {
+  int fds[2];
+  EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  os::UniqueFd worker_read(fds[0]);
+  os::UniqueFd worker_write(fds[1]);
+  EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  const os::UniqueFd out_read(fds[0]);
+  const os::UniqueFd out_write(fds[1]);
+  auto sink = OutputSink::open(io, out_write.get(), "stdout", kSmall);
+  RelayScratch scratch;
+  bool closed = false;
+  auto relay = std::make_shared<StdioRelay>(io, std::move(worker_read), "w: ", mode, scratch, *sink,
+                                            [&] { closed = true; });
+  relay->start();
+  relay.reset();
+  EXPECT_EQ(::write(worker_write.get(), bytes.data(), bytes.size()),
+            static_cast<ssize_t>(bytes.size()));
+  worker_write.reset();
+  for (int i = 0; i < 500 && !closed; ++i) {
+    io.run_for(10ms);
+    io.restart();
+  }
+  EXPECT_TRUE(closed);
+  return read_available(out_read.get());
+}
+
+TEST_F(OutputSinkTest, ARelayEscapesControlCharactersAndBadBytesOnEachLine) {
+  using namespace std::string_literals;
+  const std::string hostile =
+      "out \x1b[31mred\r\xff\xfe \xe2\x80\xae line\0end\ncrlf\r\n\tat a\\b \xc3\xa9\nlast\x07"s;
+  EXPECT_EQ(relayed(io_, RelayBytes::Escaped, hostile),
+            "w: out \\x1b[31mred\\r\\xff\\xfe \\u202e line\\0end\n"
+            "w: crlf\n"
+            "w: \tat a\\b \xc3\xa9\n"
+            "w: last\\x07\n");
+  EXPECT_EQ(relayed(io_, RelayBytes::Raw, hostile),
+            "w: out \x1b[31mred\r\xff\xfe \xe2\x80\xae line\0end\n"
+            "w: crlf\r\n"
+            "w: \tat a\\b \xc3\xa9\n"
+            "w: last\x07\n"s);
 }
 
 }  // namespace
