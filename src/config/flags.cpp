@@ -120,16 +120,16 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
       ->type_name("CIDR");
   std::string ssl_key;
   std::string ssl_cert;
-  app.add_option("--ssl-key", ssl_key, "the REST API speaks HTTPS: its private key (PEM)")
+  app.add_option("--ssl-key", ssl_key, "the REST API speaks HTTPS with this private key (PEM)")
       ->type_name("FILE");
-  app.add_option("--ssl-cert", ssl_cert, "... and its certificate (PEM), with --ssl-key")
+  app.add_option("--ssl-cert", ssl_cert, "... and this certificate (PEM); both are needed")
       ->type_name("FILE");
   app.add_flag("--json", out.json, "remote mode: print the raw JSON answer");
   app.add_option("--url", out.url,
                  "remote mode: the service, http(s)://HOST:PORT (instead of --host, --port)")
       ->type_name("URL");
   app.add_option("--ca", out.ca_file,
-                 "remote mode: HTTPS, trusting this CA (PEM; default: the system's store)")
+                 "remote mode: HTTPS, trusting this CA (PEM) rather than the system's store")
       ->type_name("FILE");
   std::string run;
   app.add_option("--run", run, "send this command line to the running service")->type_name("LINE");
