@@ -29,13 +29,20 @@ inline constexpr auto use_tuple = boost::asio::as_tuple(boost::asio::use_awaitab
 template <class Acceptor, class Serve>
 boost::asio::awaitable<void> accept_connections(Acceptor& acceptor, const bool& closed,
                                                 std::string what, Serve serve) {
+  bool failing = false;
   while (!closed) {
     auto [error, socket] = co_await acceptor.async_accept(use_tuple);
     if (error) {
       if (error == boost::asio::error::operation_aborted || closed) co_return;
-      log::warn("control: {}: accept: {}", what, error.message());
+      // Out of descriptors (EMFILE) the listener stays readable: retrying at once would spin
+      // the loop. Pause, and say so once per run of failures.
+      if (!failing) log::warn("control: {}: accept: {} (pausing)", what, error.message());
+      failing = true;
+      boost::asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
+      co_await pause.async_wait(use_tuple);
       continue;
     }
+    failing = false;
     boost::asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)),
                           [what](const std::exception_ptr& e) {
                             if (!e) return;
