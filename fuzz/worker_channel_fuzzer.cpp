@@ -29,7 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     CSERVICE_CHECK(!request->first.empty(), "a request has a name");
     int answers = 0;
     plane.run_trusted(request->first, std::move(request->second),
-                      cservice::commands::TrustLevel::Local, [&](const Outcome& outcome) {
+                      {cservice::commands::TrustLevel::Local, "worker pid 1"},
+                      [&](const Outcome& outcome) {
                         ++answers;
                         cservice::fuzz::check_outcome(outcome);
                       });
