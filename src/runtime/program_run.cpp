@@ -55,7 +55,7 @@ std::shared_ptr<ProgramRun> ProgramRun::start(boost::asio::io_context& io, const
 }
 
 ProgramRun::ProgramRun(boost::asio::io_context& io, Done done)
-    : io_(io), done_(std::move(done)), timer_(io) {}
+    : done_(std::move(done)), timer_(io) {}
 
 void ProgramRun::read(std::size_t index) {
   Pipe& pipe = pipes_[index];

@@ -66,7 +66,6 @@ class ProgramRun : public std::enable_shared_from_this<ProgramRun> {
     bool open = false;
   };
 
-  boost::asio::io_context& io_;
   Done done_;
   std::optional<os::Child> child_;
   std::array<Pipe, 2> pipes_;
