@@ -141,6 +141,16 @@ class HttpHardeningTest : public IntegrationTest {
     EXPECT_EQ(service.wait_exit(10s), 0);
   }
 
+  // `calls` keyed calls one after another, each answered 200 within `within`.
+  void expect_served_soon(int calls, std::chrono::milliseconds within) {
+    for (int i = 0; i < calls; ++i) {
+      const auto started = Clock::now();
+      const auto answer = run_command(port_, kKey, "version", 10s);
+      EXPECT_EQ(answer.status, 200) << "call " << i << ": " << answer.body;
+      EXPECT_LT(Clock::now() - started, within) << "call " << i;
+    }
+  }
+
   int port_ = -1;
 };
 
@@ -158,6 +168,29 @@ TEST_F(HttpHardeningTest, AWorkerStatusThatIsNotUtf8NeitherSilencesNorLocksTheAp
   stop(service);
 }
 
+// Sends `byte` on each of `connections` every 100 ms (the attack's pace, not a
+// synchronisation) until it is destroyed.
+class Trickle {
+ public:
+  Trickle(const std::vector<RawConnection>& connections, std::string byte)
+      : thread_([this, &connections, byte = std::move(byte)] {
+          while (running_) {
+            for (const auto& connection : connections) connection.send(byte);
+            std::this_thread::sleep_for(100ms);
+          }
+        }) {}
+  ~Trickle() {
+    running_ = false;
+    thread_.join();
+  }
+  Trickle(const Trickle&) = delete;
+  Trickle& operator=(const Trickle&) = delete;
+
+ private:
+  std::atomic<bool> running_{true};
+  std::thread thread_;
+};
+
 TEST_F(HttpHardeningTest, KeylessSilentAndSlowConnectionsDoNotLockOutACallerWithAKey) {
   raise_descriptor_limit(2048);
   auto& service = start_service();
@@ -171,25 +204,11 @@ TEST_F(HttpHardeningTest, KeylessSilentAndSlowConnectionsDoNotLockOutACallerWith
     slow.back().send("POST /cli?cmd=workers HTTP/1.1\r\n");
     ASSERT_TRUE(keyless.back().connected() && silent.back().connected() && slow.back().connected());
   }
-  std::atomic<bool> trickling{true};
-  std::thread trickle([&] {
-    while (trickling) {
-      for (const auto& connection : slow) connection.send("X");
-      std::this_thread::sleep_for(100ms);  // the attack's pace, not a synchronisation
-    }
-  });
-
-  for (int i = 0; i < 10; ++i) {
-    const auto started = Clock::now();
-    const auto answer = run_command(port_, kKey, "version", 5s);
-    EXPECT_EQ(answer.status, 200) << "call " << i << ": " << answer.body;
-    EXPECT_LT(Clock::now() - started, 5s);
-  }
+  const Trickle trickle(slow, "X");
+  expect_served_soon(10, 5s);
   // A keyless caller gets its 401 and its connection closed, at once; a slow head at its deadline.
   for (const auto& connection : keyless) EXPECT_TRUE(connection.closed_by_server(5s));
   for (const auto& connection : slow) EXPECT_TRUE(connection.closed_by_server(5s));
-  trickling = false;
-  trickle.join();
   stop(service);
 }
 
@@ -206,22 +225,9 @@ TEST_F(HttpHardeningTest, SlowBodiesOfAKeyHolderDoNotStallOtherCallersForLong) {
                      kKey + "\r\nContent-Length: 60000\r\n\r\n");
     ASSERT_TRUE(slow.back().connected());
   }
-  std::atomic<bool> trickling{true};
-  std::thread trickle([&] {
-    while (trickling) {
-      for (const auto& connection : slow) connection.send("a");
-      std::this_thread::sleep_for(100ms);  // the attack's pace, not a synchronisation
-    }
-  });
-  for (int i = 0; i < 5; ++i) {
-    const auto started = Clock::now();
-    const auto answer = run_command(port_, kKey, "version", 10s);
-    EXPECT_EQ(answer.status, 200) << "call " << i << ": " << answer.body;
-    EXPECT_LT(Clock::now() - started, 5s) << "call " << i;
-  }
+  const Trickle trickle(slow, "a");
+  expect_served_soon(5, 5s);
   for (const auto& connection : slow) EXPECT_TRUE(connection.closed_by_server(5s));
-  trickling = false;
-  trickle.join();
   stop(service);
 }
 
