@@ -84,6 +84,14 @@ ServiceProcess& IntegrationTest::start_program(const std::string& path,
   return *services_.back();
 }
 
+void IntegrationTest::stop_gracefully(ServiceProcess& service, const std::string& secret) {
+  service.signal(SIGTERM);
+  EXPECT_EQ(service.wait_exit(10s), 0) << service.output();
+  if (!secret.empty()) {
+    EXPECT_EQ(service.count(secret), 0u) << "the access key appeared in the output";
+  }
+}
+
 std::string IntegrationTest::write_file(const std::string& name, const std::string& content,
                                         bool executable) {
   const std::string path = temp_dir_ + "/" + name;

@@ -25,6 +25,9 @@ class IntegrationTest : public ::testing::Test {
   // Starts a library-mode program (it is the master) with `args`.
   ServiceProcess& start_program(const std::string& path, std::vector<std::string> args);
   const std::string& temp_dir() const { return temp_dir_; }
+  // Sends SIGTERM and expects exit status 0 within 10 s; with `secret`, also that it never
+  // appeared in the service's output.
+  static void stop_gracefully(ServiceProcess& service, const std::string& secret = {});
   std::string write_file(const std::string& name, const std::string& content, bool executable);
 
  private:

@@ -36,11 +36,7 @@ class ControlTest : public IntegrationTest {
   std::optional<HttpAnswer> post(const std::string& query, const std::string& authorization = {}) {
     return http_request("POST", "127.0.0.1", port_, "/cli?" + query, authorization);
   }
-  void stop(ServiceProcess& service) {
-    service.signal(SIGTERM);
-    EXPECT_EQ(service.wait_exit(10s), 0);
-    EXPECT_EQ(service.count(kKey), 0u) << "the access key appeared in the output";
-  }
+  void stop(ServiceProcess& service) { stop_gracefully(service, kKey); }
 
   int port_ = -1;
 };

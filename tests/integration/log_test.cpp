@@ -28,11 +28,7 @@ class LogTest : public IntegrationTest {
     port_ = service.api_port();
     return service;
   }
-  void stop(ServiceProcess& service) {
-    service.signal(SIGTERM);
-    EXPECT_EQ(service.wait_exit(10s), 0);
-    EXPECT_EQ(service.count(kKey), 0u) << "the access key appeared in the output";
-  }
+  void stop(ServiceProcess& service) { stop_gracefully(service, kKey); }
 
   int port_ = -1;
 };
