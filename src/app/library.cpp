@@ -18,6 +18,7 @@
 #include "app/master_client.hpp"
 #include "app/modes.hpp"
 #include "base/log.hpp"
+#include "commands/answer.hpp"
 #include "commands/trust_level.hpp"
 #include "config/options.hpp"
 #include "cservice/service.hpp"
@@ -51,7 +52,7 @@ void Reply::fail(std::string message, int status) const {
     state_->sink = nullptr;
   }
   if (status != 400 && status != 404) status = 500;
-  if (sink) sink({status, nullptr, std::move(message)});
+  if (sink) sink(commands::failure(status, std::move(message)));
 }
 
 bool Reply::answered() const {
@@ -95,23 +96,6 @@ Library& library() {
   return *instance;
 }
 
-errc errc_of(int status) {
-  switch (status) {
-    case 400:
-      return errc::bad_request;
-    case 404:
-      return errc::not_found;
-    case 504:
-      return errc::timed_out;
-    default:
-      return errc::internal;
-  }
-}
-
-Answer to_answer(const controlplane::Outcome& outcome) {
-  return {static_cast<int>(outcome.status), outcome.result, outcome.error};
-}
-
 // The registry's Command for a custom command: runs the handler with a public Reply, and
 // answers 504 if no answer comes within the time-out.
 commands::Command make_command(const std::string& name, const CustomCommand& custom,
@@ -143,7 +127,7 @@ commands::Command make_command(const std::string& name, const CustomCommand& cus
         if (answer.ok()) {
           reply->ok(answer.result);
         } else {
-          reply->fail(make_error(errc_of(answer.status), answer.error));
+          reply->fail(make_error(commands::code_of_status(answer.status), answer.error));
         }
         reply.reset();
         timer.cancel();
@@ -328,7 +312,7 @@ void trigger_args(std::string name, Args args, Callback callback) {
                           if (!callback) return;
                           // User code on the loop: nothing it throws may cross the loop.
                           try {
-                            callback(to_answer(outcome));
+                            callback(outcome);
                           } catch (const std::exception& e) {
                             log::error("callback of trigger('{}') threw: {}", name, e.what());
                           } catch (...) {

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "base/json.hpp"
+#include "commands/answer.hpp"
 #include "os/unique_fd.hpp"
 
 namespace cservice::app {
@@ -19,7 +20,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-Answer failure(int status, std::string error) { return {status, nullptr, std::move(error)}; }
+Answer failure(int status, std::string error) {
+  return commands::failure(status, std::move(error));
+}
 
 int remaining_ms(Clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -87,18 +90,8 @@ Answer call_master(const std::string& name, const Args& args, std::chrono::milli
   }
   answer.resize(answer.find('\n'));
   const auto parsed = parse_json(answer);
-  if (parsed.is_discarded() || !parsed.is_object() || !parsed.contains("status") ||
-      !parsed["status"].is_number_integer()) {
-    return failure(500, "master: malformed answer");
-  }
-  Answer result;
-  result.status = parsed["status"].get<int>();
-  if (result.ok()) {
-    result.result = parsed.value("result", nlohmann::json());
-  } else {
-    result.error = parsed.value("error", std::string("no error text"));
-  }
-  return result;
+  if (parsed.is_discarded()) return failure(500, "master: malformed answer");
+  return commands::answer_from_json(parsed);
 }
 
 }  // namespace cservice::app

@@ -13,9 +13,8 @@ void Running::trigger(const std::string& name, std::vector<nlohmann::json> args,
   }
   const std::size_t subscribers = events.subscribers_of(name);
   if (subscribers == 0) {
-    done({404,
-          {},
-          fmt::format("unknown command '{}', and no subscriber of an event of that name", name)});
+    done(commands::failure(
+        404, fmt::format("unknown command '{}', and no subscriber of an event of that name", name)));
     return;
   }
   events.publish({name, nlohmann::json(std::move(args))});

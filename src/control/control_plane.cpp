@@ -14,20 +14,13 @@ namespace {
 
 constexpr std::size_t kMaxLoggedTarget = 512;
 
-unsigned status_of(const Error& error) {
-  if (error.code == make_error_code(errc::not_found)) return 404;
-  if (error.code == make_error_code(errc::internal)) return 500;
-  if (error.code == make_error_code(errc::timed_out)) return 504;
-  return 400;
-}
-
 HttpResponse to_http(const Outcome& outcome) {
   // json_text, not dump(): a result may echo bytes that are not UTF-8, and an exception here
   // would escape to the loop when the answer comes later (a library-mode command's does).
-  if (outcome.status == 200) {
-    return {200, "application/json", commands::json_text(outcome.result) + "\n"};
-  }
-  return {outcome.status, "text/plain; charset=utf-8", outcome.error + "\n"};
+  // An error is its text alone, as the original answers (no newline added: the text is the
+  // answer, the same one a worker's call() or the CLI's --json gets).
+  if (outcome.ok()) return {200, "application/json", commands::json_text(outcome.result) + "\n"};
+  return {static_cast<unsigned>(outcome.status), "text/plain; charset=utf-8", outcome.error};
 }
 
 // The key a request presents: in an Authorization: Bearer header, else the accessKey parameter.
@@ -39,10 +32,40 @@ std::string key_of(const HttpRequest& request, const boost::urls::params_view& p
   return {};
 }
 
+// Says in plain words what the caller lacks.
 Outcome refused(Decision decision, const std::string& name, TrustLevel required,
                 TrustLevel caller) {
-  return {401, {}, fmt::format("{}: '{}' requires {}, caller is {}", describe(decision), name,
-                               to_string(required), to_string(caller))};
+  switch (decision) {
+    case Decision::Disabled:
+      return commands::failure(401, fmt::format("'{}' is disabled", name));
+    case Decision::CommandNotForKey:
+      return commands::failure(401, fmt::format("this key may not run '{}'", name));
+    case Decision::LevelTooLow:
+      return commands::failure(401, fmt::format("'{}' needs {} access; this caller is {}", name,
+                                                to_string(required), to_string(caller)));
+    case Decision::BadKey:
+    case Decision::Allowed:
+      break;
+  }
+  return commands::failure(401, describe(decision));
+}
+
+// The command line of a request: `cmd`, else the body (the original appends the body to `cmd`;
+// a body `cmd=<line>` is a form). Trailing line ends of a body are not part of the line.
+std::optional<std::string> command_line_of(const boost::urls::params_view& params,
+                                           const std::string& body) {
+  if (auto cmd = params.find("cmd"); cmd != params.end()) return std::string((*cmd).value);
+  std::string_view text = body;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  if (text.starts_with("cmd=")) {
+    const std::string target = "/?" + std::string(text);
+    if (auto form = boost::urls::parse_origin_form(target)) {
+      const auto fields = form->params();
+      if (auto cmd = fields.find("cmd"); cmd != fields.end()) return std::string((*cmd).value);
+    }
+  }
+  if (text.find_first_not_of(" \t") == std::string_view::npos) return std::nullopt;
+  return std::string(text);
 }
 
 }  // namespace
@@ -88,9 +111,9 @@ void ControlPlane::run(std::string_view text, std::string_view key, Caller calle
     // Before the key check only for the console, which holds no key; others learn nothing
     // about the service before their key is accepted.
     if (caller.level == TrustLevel::Inproc || key_index) {
-      done({400, {}, line.error().message});
+      done(commands::failure(400, line.error().message));
     } else {
-      done({401, {}, describe(Decision::BadKey)});
+      done(commands::failure(401, describe(Decision::BadKey)));
     }
     return;
   }
@@ -98,13 +121,13 @@ void ControlPlane::run(std::string_view text, std::string_view key, Caller calle
   const TrustLevel required = registry_.required_level(line->name);
   const Decision decision = access_.decide(key, caller.level, line->name, required);
   if (decision == Decision::BadKey) {
-    done({401, {}, describe(decision)});
+    done(commands::failure(401, describe(decision)));
     return;
   }
   const TrustLevel level = caller.level;
   done = audited(line->name, std::move(caller), key_index, std::move(done));
   if (command == nullptr) {
-    done({404, {}, fmt::format("unknown command '{}' (try help)", line->name)});
+    done(commands::failure(404, fmt::format("unknown command '{}' (try help)", line->name)));
     return;
   }
   if (decision != Decision::Allowed) {
@@ -120,7 +143,7 @@ void ControlPlane::run_trusted(const std::string& name, std::vector<nlohmann::js
   done = audited(name, std::move(caller), std::nullopt, std::move(done));
   const commands::Command* command = registry_.find(name);
   if (command == nullptr) {
-    done({404, {}, fmt::format("unknown command '{}' (try help)", name)});
+    done(commands::failure(404, fmt::format("unknown command '{}' (try help)", name)));
     return;
   }
   const TrustLevel required = registry_.required_level(name);
@@ -136,11 +159,7 @@ void ControlPlane::dispatch(const commands::Command& command,
                             const std::vector<nlohmann::json>& args,
                             std::function<void(Outcome)> done) {
   commands::Reply reply([done = std::move(done)](Result<nlohmann::json> result) {
-    if (result) {
-      done({200, std::move(*result), {}});
-    } else {
-      done({status_of(result.error()), {}, result.error().message});
-    }
+    done(commands::answer_of(std::move(result)));
   });
   // No exception may cross the loop: a throwing command is a bug, logged; its Reply, destroyed
   // unanswered on the way out, answers "internal error".
@@ -177,26 +196,30 @@ void ControlPlane::on_http(HttpRequest request, HttpServer::Respond respond) {
   };
   auto parsed = boost::urls::parse_origin_form(request.target);
   if (!parsed) {
-    answer({400, {}, "malformed request target"});
+    answer(commands::failure(400, "malformed request target"));
     return;
   }
   if (parsed->path() != "/cli") {
-    answer({404, {}, fmt::format("unknown path '{}': use POST /cli?cmd=...", std::string(parsed->path()))});
+    answer(commands::failure(
+        404, fmt::format("unknown path '{}': use POST /cli?cmd=...", std::string(parsed->path()))));
     return;
   }
   if (request.method != "POST" && !(request.method == "GET" && allow_http_get_)) {
-    answer({405, {}, request.method == "GET" ? "GET is not allowed (allowHttpGet is off): use POST"
-                                             : "use POST"});
+    answer(commands::failure(405, request.method == "GET"
+                                      ? "GET is not allowed (allowHttpGet is off): use POST"
+                                      : "use POST"));
     return;
   }
   const auto params = parsed->params();
   const std::string key = key_of(request, params);
-  const auto cmd = params.find("cmd");
-  if (cmd == params.end()) {
-    answer({400, {}, "missing cmd: POST /cli?cmd=<command line>"});
+  const auto line = command_line_of(params, request.body);
+  if (!line) {
+    // No command is a command not found, as the original says.
+    answer(commands::failure(
+        404, "no command given: POST /cli?cmd=<command line>, or the command line as the body"));
     return;
   }
-  run((*cmd).value, key, {access_.peer_level(request.peer), request.peer.to_string()},
+  run(*line, key, {access_.peer_level(request.peer), request.peer.to_string()},
       std::move(answer));
 }
 

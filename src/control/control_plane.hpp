@@ -5,6 +5,7 @@
 // through here, so they behave the same. Loop thread only.
 
 #include "base/rate_limiter.hpp"
+#include "commands/answer.hpp"
 #include "commands/command.hpp"
 #include "commands/registry.hpp"
 #include "control/access.hpp"
@@ -18,14 +19,10 @@
 
 namespace cservice::controlplane {
 
-// The answer to one command line.
-struct Outcome {
-  // HTTP status: 200, 400, 401, 404, 405, 500 (a failure inside the command, or a bug of
-  // ours), 504 (a command that did not answer in time)
-  unsigned status = 200;
-  nlohmann::json result;  // with 200
-  std::string error;      // otherwise
-};
+// The answer to one command line: the one answer type (commands/answer.hpp), whose status is
+// also the HTTP status: 200, 400, 401, 404, 405, 500 (a failure inside the command, or a bug of
+// ours), 504 (a command that did not answer in time).
+using Outcome = cservice::Answer;
 
 // Who runs a command: its trust level and where it came from ("127.0.0.1", "console",
 // "worker pid 1234", "library"), for the access check and the audit record.
@@ -65,7 +62,8 @@ class ControlPlane {
 
   // Whether an HTTP request head presents a valid key (HttpServer's Authenticate).
   bool authenticates(const HttpRequest& head) const;
-  // The HTTP endpoint. Logs one line per request, with every key masked and the target made
+  // The HTTP endpoint: `POST /cli?cmd=<line>`, or the line as the body when `cmd` is absent (as
+  // the original reads it; a form body `cmd=<line>` too). Logs one line per request, with every key masked and the target made
   // printable; answers of 400 and above (keyless or malformed requests any peer can send in a
   // loop) at most one line a second per status, the next saying how many were held back.
   void on_http(HttpRequest request, HttpServer::Respond respond);

@@ -31,13 +31,9 @@ using asio::local::stream_protocol;
 namespace {
 
 std::string answer_line(const Outcome& outcome) {
-  nlohmann::json answer = {{"status", outcome.status}};
-  if (outcome.status == 200) {
-    answer["result"] = outcome.result;
-  } else {
-    answer["error"] = outcome.error;
-  }
-  return answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return commands::to_json(outcome).dump(-1, ' ', false,
+                                         nlohmann::json::error_handler_t::replace) +
+         "\n";
 }
 
 }  // namespace
@@ -149,9 +145,8 @@ asio::awaitable<void> WorkerChannel::Impl::serve(stream_protocol::socket socket)
                 suppressed_note(*held));
     }
     const std::string refusal =
-        answer_line({worker ? 503u : 401u,
-                     {},
-                     worker ? "too many connections" : "not a worker of this service"});
+        answer_line(worker ? commands::failure(503, "too many connections")
+                           : commands::failure(401, "not a worker of this service"));
     co_await asio::async_write(socket, asio::buffer(refusal), use_tuple);
     linger_close(std::move(socket), lingering);
     co_return;

@@ -57,19 +57,19 @@ class ControlPlaneTest : public ::testing::Test {
 
 TEST_F(ControlPlaneTest, AThrowingCommandIsAnsweredAndTheCallerLearnsIt) {
   const Outcome outcome = run("boom", "k", TrustLevel::Remote);
-  EXPECT_EQ(outcome.status, 500u);
+  EXPECT_EQ(outcome.status, 500);
   EXPECT_EQ(outcome.error, "internal error: the command did not answer");
 }
 
 TEST_F(ControlPlaneTest, OutcomesForEachKindOfRequest) {
-  EXPECT_EQ(run("version", "k", TrustLevel::Remote).status, 200u);
-  EXPECT_EQ(run("version", "nope", TrustLevel::Remote).status, 401u);
-  EXPECT_EQ(run("nosuch", "k", TrustLevel::Remote).status, 404u);
-  EXPECT_EQ(run("nosuch", "nope", TrustLevel::Remote).status, 401u) << "learned before the key";
-  EXPECT_EQ(run("x {", "k", TrustLevel::Remote).status, 400u);
-  EXPECT_EQ(run("x {", "nope", TrustLevel::Remote).status, 401u) << "learned before the key";
-  EXPECT_EQ(run("exit now", "k", TrustLevel::Remote).status, 401u);
-  EXPECT_EQ(run("help", "", TrustLevel::Inproc).status, 200u);
+  EXPECT_EQ(run("version", "k", TrustLevel::Remote).status, 200);
+  EXPECT_EQ(run("version", "nope", TrustLevel::Remote).status, 401);
+  EXPECT_EQ(run("nosuch", "k", TrustLevel::Remote).status, 404);
+  EXPECT_EQ(run("nosuch", "nope", TrustLevel::Remote).status, 401) << "learned before the key";
+  EXPECT_EQ(run("x {", "k", TrustLevel::Remote).status, 400);
+  EXPECT_EQ(run("x {", "nope", TrustLevel::Remote).status, 401) << "learned before the key";
+  EXPECT_EQ(run("exit now", "k", TrustLevel::Remote).status, 401);
+  EXPECT_EQ(run("help", "", TrustLevel::Inproc).status, 200);
 }
 
 TEST_F(ControlPlaneTest, TrustedCallersNeedNoKeyButTheLevel) {
@@ -79,14 +79,14 @@ TEST_F(ControlPlaneTest, TrustedCallersNeedNoKeyButTheLevel) {
                        [&](Outcome outcome) { got = std::move(outcome); });
     return got;
   };
-  EXPECT_EQ(run_trusted("version", TrustLevel::Remote).status, 200u);
-  EXPECT_EQ(run_trusted("exit", TrustLevel::Remote).status, 401u);
-  EXPECT_EQ(run_trusted("nosuch", TrustLevel::Inproc).status, 404u);
+  EXPECT_EQ(run_trusted("version", TrustLevel::Remote).status, 200);
+  EXPECT_EQ(run_trusted("exit", TrustLevel::Remote).status, 401);
+  EXPECT_EQ(run_trusted("nosuch", TrustLevel::Inproc).status, 404);
   registry_.override_level("version", TrustLevel::Inproc);
   const Outcome refused = run_trusted("version", TrustLevel::Local);
-  EXPECT_EQ(refused.status, 401u);
-  EXPECT_EQ(refused.error, "insufficient access level: 'version' requires inproc, caller is local");
-  EXPECT_EQ(run_trusted("version", TrustLevel::Inproc).status, 200u);
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_EQ(refused.error, "'version' needs inproc access; this caller is local");
+  EXPECT_EQ(run_trusted("version", TrustLevel::Inproc).status, 200);
 }
 
 TEST_F(ControlPlaneTest, EveryCommandOfAKnownCallerIsAudited) {
@@ -153,8 +153,44 @@ TEST_F(ControlPlaneTest, AnAnswerThatIsNotUtf8IsSentWithReplacementCharacters) {
 // and logged as our bug, instead of a 400 (the other dump() calls of the fix above).
 TEST_F(ControlPlaneTest, ABadArgumentThatIsNotUtf8IsABadRequest) {
   const Outcome outcome = run("workers a\xff" "b", "k", TrustLevel::Remote);
-  EXPECT_EQ(outcome.status, 400u);
+  EXPECT_EQ(outcome.status, 400);
   EXPECT_EQ(outcome.error, "workers: expected simple or details, got \"a\xef\xbf\xbd" "b\"");
+}
+
+// The original's habits: the command line in the body when `cmd` is absent (a form body too),
+// and no command at all is a command not found.
+TEST_F(ControlPlaneTest, TheCommandMayComeInTheBody) {
+  const auto post = [&](const std::string& target, const std::string& body) {
+    std::optional<HttpResponse> answer;
+    HttpRequest request = http_request(target, "Bearer k");
+    request.body = body;
+    plane_.on_http(std::move(request), [&](HttpResponse response) { answer = std::move(response); });
+    return answer.value_or(HttpResponse{0, "", "(no answer)"});
+  };
+  EXPECT_EQ(post("/cli", "version\r\n").status, 200u);
+  EXPECT_EQ(post("/cli?accessKey=k", "cmd=workers%20simple").status, 200u);
+  EXPECT_EQ(post("/cli", "workers nonsense").body, "workers: expected simple or details, got \"nonsense\"");
+  EXPECT_EQ(post("/cli?cmd=version", "nonsense").status, 200u) << "cmd wins over the body";
+  const HttpResponse none = post("/cli", " \n");
+  EXPECT_EQ(none.status, 404u);
+  EXPECT_EQ(none.body, "no command given: POST /cli?cmd=<command line>, or the command line as the body");
+  const HttpResponse unknown = post("/cli?cmd=nosuch", "");
+  EXPECT_EQ(unknown.status, 404u);
+  EXPECT_EQ(unknown.body, "unknown command 'nosuch' (try help)") << "no trailing newline";
+}
+
+TEST_F(ControlPlaneTest, RefusalsSayWhatTheCallerLacks) {
+  registry_.override_level("workers", TrustLevel::Disabled);
+  EXPECT_EQ(run("workers", "k", TrustLevel::Inproc).error, "'workers' is disabled");
+  EXPECT_EQ(run("restart all", "k", TrustLevel::Remote).status, 200);
+  EXPECT_EQ(run("start", "k", TrustLevel::Remote).error, "'start' needs local access; this caller is remote");
+  ControlPlane limited{registry_, context_,
+                       AccessPolicy({{"k", std::set<std::string>{"health"}}}, loopback_networks()),
+                       false};
+  Outcome got{0, {}, "(no answer)"};
+  limited.run("info", "k", {TrustLevel::Local, "test"}, [&](Outcome o) { got = std::move(o); });
+  EXPECT_EQ(got.status, 401);
+  EXPECT_EQ(got.error, "this key may not run 'info'");
 }
 
 TEST(MaskKeyTest, HidesTheKeyAndKeepsTheRest) {
