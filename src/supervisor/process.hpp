@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/clock.hpp"
 #include "base/ids.hpp"
@@ -37,8 +38,11 @@ struct Process {
   std::optional<TimePoint> grace_deadline;  // Starting, auto mode, nothing heard yet
   std::optional<TimePoint> kill_deadline;   // Stopping: SIGKILL then
 
-  Milliseconds stop_timeout{};  // Stopping: the time it was given
+  Milliseconds ready_timeout{};  // Starting: the time it was given to become ready
+  Milliseconds stop_timeout{};   // Stopping: the time it was given
   bool exit_expected = false;   // it was asked to stop: its exit is no failure
+  // when_ready() callers: answered once it is ready, or with an error if it never becomes so.
+  std::vector<Completion> on_ready;
 
   std::optional<TimePoint> earliest_deadline() const {
     std::optional<TimePoint> best;

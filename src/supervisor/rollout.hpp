@@ -33,9 +33,6 @@
 
 namespace cservice::supervisor {
 
-// The answer of a long operation, once it is over.
-using Completion = std::function<void(Result<nlohmann::json>)>;
-
 struct RolloutRequest {
   Reason reason = Reason::Restart;           // Restart or Upgrade
   std::optional<Pid> only;                   // one worker, by pid; nullopt: all

@@ -112,6 +112,7 @@ Result<Process*> Supervisor::spawn(Slot& slot, const SpecPtr& spec, Role role, R
   p.spec = spec;
   p.started = now;
   p.ready_deadline = now + policy_.ready_timeout;
+  p.ready_timeout = policy_.ready_timeout;
   if (policy_.ready_mode == ReadyMode::Auto) p.grace_deadline = now + policy_.ready_grace;
   events_.publish({"workerStart",
                    {{"worker", to_int(slot.id)}, {"pid", to_int(*pid)},
@@ -161,6 +162,32 @@ void Supervisor::become_ready(Process& p, std::string_view why) {
   }
   log::info("{}: ready ({})", name_of(p), why);
   set_state(p, WorkerState::Ready, p.reason);
+  answer_ready_waiters(p, nlohmann::json{{"worker", to_int(p.slot)},
+                                         {"pid", to_int(p.pid)},
+                                         {"readyMs", ms(clock_.now() - p.started)}});
+}
+
+void Supervisor::answer_ready_waiters(Process& p, const Result<nlohmann::json>& result) {
+  for (auto& done : std::exchange(p.on_ready, {})) done(result);
+}
+
+Result<void> Supervisor::when_ready(Pid pid, std::optional<Milliseconds> within,
+                                    Completion done) {
+  const Entry entry(*this);
+  Process* p = find(pid);
+  if (p == nullptr || p->role != Role::Current || p->state == WorkerState::Stopping) {
+    return make_error(errc::not_found, fmt::format("no starting worker with pid {}", to_int(pid)));
+  }
+  if (p->state == WorkerState::Ready) {
+    done(nlohmann::json{{"worker", to_int(p->slot)}, {"pid", to_int(p->pid)}, {"readyMs", 0}});
+    return {};
+  }
+  if (within && p->ready_deadline && p->started + *within < *p->ready_deadline) {
+    p->ready_deadline = p->started + *within;
+    p->ready_timeout = *within;
+  }
+  p->on_ready.push_back(std::move(done));
+  return {};
 }
 
 void Supervisor::request_stop(Process& p, StopMode mode, Reason reason, Milliseconds timeout) {
@@ -279,6 +306,9 @@ void Supervisor::on_exited(Pid pid, ExitStatus status) {
   }
   Process p = std::move(it->second);
   processes_.erase(it);
+  answer_ready_waiters(p, make_error(errc::internal,
+                                     fmt::format("{} exited before it was ready ({})",
+                                                 name_of(p), status.describe())));
   if (p.role != Role::Orphan && p.kill_deadline) remember_stop_deadline(p.pid, *p.kill_deadline);
   switch (p.role) {
     case Role::Orphan:
@@ -373,10 +403,12 @@ void Supervisor::on_deadline(Pid pid, TimePoint now) {
   }
   if (p->state != WorkerState::Starting) return;
   if (p->ready_deadline && *p->ready_deadline <= now) {
-    log::error("{}: not ready after {} ms (readyTimeoutMs); stopping it", name_of(*p),
-               ms(policy_.ready_timeout));
+    log::error("{}: not ready after {} ms; stopping it", name_of(*p), ms(p->ready_timeout));
+    answer_ready_waiters(*p, make_error(errc::timed_out,
+                                        fmt::format("{} was not ready after {} ms; stopped",
+                                                    name_of(*p), ms(p->ready_timeout))));
     if (p->role == Role::Incoming) {
-      const std::string why = fmt::format("was not ready after {} ms", ms(policy_.ready_timeout));
+      const std::string why = fmt::format("was not ready after {} ms", ms(p->ready_timeout));
       retire(*p, Reason::Failure, policy_.stop_timeout, StopMode::Graceful);
       replacement_failed(*p, why);
       return;

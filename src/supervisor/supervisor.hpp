@@ -119,6 +119,12 @@ class Supervisor {
   // new slots; with `program`, those run it. Returns the new pids.
   Result<std::vector<Pid>> start_workers(std::size_t add, std::optional<ProgramSpec> program);
 
+  // Waits for the slot's current process `pid` (still starting, or ready) to be ready: `done`
+  // gets {"worker", "pid", "readyMs"} once it is, or an error if it exits or is stopped first.
+  // `within` brings its ready deadline forward (never later than readyTimeoutMs); past it, the
+  // worker is stopped as one that failed to become ready, and `done` gets a time-out error.
+  Result<void> when_ready(Pid pid, std::optional<Milliseconds> within, Completion done);
+
   // A descendant of worker process `worker` (now gone) was reparented to the master: it gets
   // the stop signal, and SIGKILL at the stop timeout. Ignored if `pid` is already ours.
   void adopt_orphan(Pid pid, std::optional<Pid> worker);
@@ -175,6 +181,8 @@ class Supervisor {
   Result<void> spawn_current(Slot& slot, Reason reason);
   void set_state(Process& process, WorkerState state, Reason reason);
   void become_ready(Process& process, std::string_view why);
+  // Answers the process's when_ready() callers with `result`.
+  void answer_ready_waiters(Process& process, const Result<nlohmann::json>& result);
   void request_stop(Process& process, StopMode mode, Reason reason, Milliseconds timeout);
   void retire(Process& process, Reason reason, Milliseconds timeout, StopMode mode);
   void after_failure(Slot& slot);

@@ -5,11 +5,17 @@
 #include "base/error.hpp"
 #include "base/ids.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace cservice::supervisor {
+
+// The answer of a long operation, once it is over.
+using Completion = std::function<void(Result<nlohmann::json>)>;
 
 enum class WorkerState { Starting, Ready, Stopping, Exited };
 

@@ -3,6 +3,8 @@
 #include "base/log.hpp"
 #include "fake_timer.hpp"
 
+#include <fmt/format.h>
+
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -213,6 +215,50 @@ TEST_F(SupervisorTest, MissedReadyDeadlineStopsWorkerAndCountsAsFailure) {
   EXPECT_EQ(events_named("workerExit", "failure"), 1u);
   advance(100ms);
   EXPECT_EQ(spawner_.started().size(), 2u);
+}
+
+// `start PROGRAM CWD TIMEOUT` waits for its workers: answered when ready, or when not in time.
+TEST_F(SupervisorTest, WhenReadyAnswersOnReadyOrWhenTheShorterDeadlinePasses) {
+  Policy policy;
+  policy.worker_count = 2;
+  policy.ready_mode = ReadyMode::Notify;
+  policy.ready_timeout = 10s;
+  make(policy).start();
+  const Pid first = spawner_.started()[0].pid;
+  const Pid second = spawner_.started()[1].pid;
+  std::vector<Result<nlohmann::json>> answers;
+  const auto record = [&](Result<nlohmann::json> r) { answers.push_back(std::move(r)); };
+  ASSERT_TRUE(supervisor_->when_ready(first, std::nullopt, record));
+  ASSERT_TRUE(supervisor_->when_ready(second, 1s, record));
+  advance(300ms);
+  supervisor_->on_ready(first);
+  ASSERT_EQ(answers.size(), 1u);
+  ASSERT_TRUE(answers[0]);
+  EXPECT_EQ(answers[0]->at("pid"), to_int(first));
+  EXPECT_EQ(answers[0]->at("readyMs"), 300);
+  advance(700ms);  // the second's own deadline, long before readyTimeoutMs
+  ASSERT_EQ(answers.size(), 2u);
+  ASSERT_FALSE(answers[1]);
+  EXPECT_EQ(answers[1].error().code, make_error_code(errc::timed_out));
+  EXPECT_EQ(answers[1].error().message,
+            fmt::format("worker 2 pid {} was not ready after 1000 ms; stopped", to_int(second)));
+  EXPECT_EQ(state(1), WorkerState::Stopping);
+  // A ready worker is answered at once; one that is gone is not found.
+  ASSERT_TRUE(supervisor_->when_ready(first, 1s, record));
+  EXPECT_TRUE(answers.at(2));
+  EXPECT_FALSE(supervisor_->when_ready(Pid{999999}, 1s, record));
+}
+
+TEST_F(SupervisorTest, WhenReadyIsAnsweredIfTheWorkerExitsFirst) {
+  start_workers(1);
+  const Pid pid = spawner_.last_started();
+  std::optional<Result<nlohmann::json>> answer;
+  ASSERT_TRUE(supervisor_->when_ready(pid, 5s, [&](Result<nlohmann::json> r) { answer = r; }));
+  supervisor_->on_exited(pid, ExitStatus::exited(3));
+  ASSERT_TRUE(answer.has_value());
+  ASSERT_FALSE(*answer);
+  EXPECT_EQ(answer->error().message,
+            fmt::format("worker 1 pid {} exited before it was ready (exit 3)", to_int(pid)));
 }
 
 TEST_F(SupervisorTest, ExtendTimeoutMovesTheReadyDeadline) {
