@@ -98,13 +98,58 @@ Result<nlohmann::json> parse_options(const std::string& command,
   return options;
 }
 
+Result<nlohmann::json> parse_trailing(const std::string& command,
+                                      const std::vector<nlohmann::json>& args, std::size_t at,
+                                      std::initializer_list<const char*> positional,
+                                      std::initializer_list<const char*> allowed) {
+  std::size_t end = args.size();
+  nlohmann::json options = nlohmann::json::object();
+  if (end > at && args[end - 1].is_object()) {
+    auto given = parse_options(command, args, end - 1, allowed);
+    if (!given) return given.error();
+    options = std::move(*given);
+    --end;
+  }
+  const auto fits = [](std::string_view name, const nlohmann::json& value) {
+    if (name == "timeout") return value.is_number_integer() && value.get<long long>() >= 0;
+    return value.is_string();
+  };
+  const std::vector<const char*> names(positional);
+  std::size_t next = 0;
+  nlohmann::json from_positions = nlohmann::json::object();
+  for (std::size_t i = at; i < end; ++i) {
+    const nlohmann::json& value = args[i];
+    // An optional cwd may be left out before a timeout: `start ./server 5000`.
+    while (next + 1 < names.size() && !fits(names[next], value) && fits(names[next + 1], value)) {
+      ++next;
+    }
+    if (next >= names.size()) {
+      return make_error(errc::bad_request, fmt::format("{}: unexpected argument {} (see help {})",
+                                                       command, json_text(value), command));
+    }
+    if (!fits(names[next], value)) {
+      return make_error(errc::bad_request,
+                        fmt::format("{}: {} must be {}, got {}", command, names[next],
+                                    std::string_view(names[next]) == "timeout"
+                                        ? "milliseconds (a whole number)"
+                                        : "a path",
+                                    json_text(value)));
+    }
+    from_positions[names[next++]] = value;
+  }
+  for (const auto& [name, value] : from_positions.items()) {
+    if (!options.contains(name)) options[name] = value;
+  }
+  return options;
+}
+
 Result<TargetArgs> parse_target_args(const std::string& command,
-                                     const std::vector<nlohmann::json>& args,
-                                     std::size_t options_at,
+                                     const std::vector<nlohmann::json>& args, std::size_t at,
+                                     std::initializer_list<const char*> positional,
                                      std::initializer_list<const char*> allowed) {
   auto target = parse_target(command, args, 0);
   if (!target) return target.error();
-  auto options = parse_options(command, args, options_at, allowed);
+  auto options = parse_trailing(command, args, at, positional, allowed);
   if (!options) return options.error();
   auto timeout = timeout_option(command, *options);
   if (!timeout) return timeout.error();
@@ -135,8 +180,9 @@ Result<void> apply_program_options(const std::string& command, const nlohmann::j
     if (!options["cwd"].is_string()) {
       return make_error(errc::bad_request, fmt::format("{}: cwd must be a path", command));
     }
-    spec.cwd = options["cwd"].get<std::string>();
     std::error_code ec;
+    spec.cwd = options["cwd"].get<std::string>();
+    if (!spec.cwd.empty()) spec.cwd = std::filesystem::absolute(spec.cwd, ec).string();
     if (!spec.cwd.empty() && !std::filesystem::is_directory(spec.cwd, ec)) {
       return make_error(errc::bad_request,
                         fmt::format("{}: cwd {} is not a directory", command, spec.cwd));

@@ -55,16 +55,26 @@ Result<nlohmann::json> parse_options(const std::string& command,
 Result<std::optional<Milliseconds>> timeout_option(const std::string& command,
                                                    const nlohmann::json& options);
 
-// The usual shape `command all|pid ... {options}`: the target at args[0], the options object
-// at args[options_at], and its timeout.
+// The seed's positional arguments beside the options object: args[at...] are `[positional...]
+// [{options}]`. Each positional value goes to the next name of `positional` it fits ("cwd": a
+// string; "timeout": milliseconds, a whole number >= 0; a number where cwd could stand is the
+// timeout), unless the object gives that name too (the object wins). Returns the merged options;
+// an error names the command and the bad argument.
+Result<nlohmann::json> parse_trailing(const std::string& command,
+                                      const std::vector<nlohmann::json>& args, std::size_t at,
+                                      std::initializer_list<const char*> positional,
+                                      std::initializer_list<const char*> allowed);
+
+// The usual shape `command all|pid [positional...] [{options}]`: the target at args[0], then
+// parse_trailing from args[at], and the timeout.
 struct TargetArgs {
   std::optional<Pid> target;  // nullopt: all
   nlohmann::json options;
   std::optional<Milliseconds> timeout;
 };
 Result<TargetArgs> parse_target_args(const std::string& command,
-                                     const std::vector<nlohmann::json>& args,
-                                     std::size_t options_at,
+                                     const std::vector<nlohmann::json>& args, std::size_t at,
+                                     std::initializer_list<const char*> positional,
                                      std::initializer_list<const char*> allowed);
 
 // The program an operator named, made absolute (against the master's working directory) and

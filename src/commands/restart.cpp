@@ -8,14 +8,16 @@ namespace cservice::commands {
 Command restart_command() {
   return {
       "restart",
-      "restart all|pid {\"timeout\": ms}",
+      "restart all|pid [timeout] [{\"timeout\": ms}]",
       "Rolling restart: each worker's replacement starts, and only once it is ready is the old "
-      "one sent the stop signal (SIGKILL after `timeout`, default stopTimeoutMs). Workers are "
-      "replaced 1 + floor(n * restartConcurrencyRatio) at a time. Answers when done.",
+      "one sent the stop signal (SIGKILL after `timeout` ms, default stopTimeoutMs). Workers are "
+      "replaced 1 + floor(n * restartConcurrencyRatio) at a time. Answers when done. The "
+      "timeout may be given as the seed's positional argument or in the options object (which "
+      "wins).",
       TrustLevel::Remote,
       [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,
          Reply reply) {
-        auto parsed = parse_target_args("restart", args, 1, {"timeout"});
+        auto parsed = parse_target_args("restart", args, 1, {"timeout"}, {"timeout"});
         if (!parsed) {
           reply.fail(parsed.error());
           return;

@@ -6,14 +6,18 @@ namespace cservice::commands {
 Command shutdown_command() {
   return {
       "shutdown",
-      "shutdown all|pid {\"timeout\": ms}",
+      "shutdown all|pid [timeout] [{\"timeout\": ms}]",
       "`shutdown pid` stops one worker for good (stop signal, SIGKILL after `timeout`) and "
       "answers once it has exited; `start` brings it back. `shutdown all` stops every worker "
-      "gracefully (SIGKILL after `timeout`) and then the service exits; it answers at once.",
-      TrustLevel::Remote,
+      "gracefully (SIGKILL after `timeout`) and then the service exits; it answers at once. The "
+      "timeout (ms) may be given as the seed's positional argument or in the options object "
+      "(which wins).",
+      // It stops the whole service: local by default, as in the original (a key that reached a
+      // remote peer should not be enough to take the service down).
+      TrustLevel::Local,
       [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,
          Reply reply) {
-        auto parsed = parse_target_args("shutdown", args, 1, {"timeout"});
+        auto parsed = parse_target_args("shutdown", args, 1, {"timeout"}, {"timeout"});
         if (!parsed) {
           reply.fail(parsed.error());
           return;

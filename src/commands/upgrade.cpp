@@ -13,17 +13,21 @@ namespace cservice::commands {
 Command upgrade_command() {
   return {
       "upgrade",
-      "upgrade all|pid program {\"cwd\": dir, \"args\": [...], \"timeout\": ms, \"monitor\": ms}",
+      "upgrade all|pid program [cwd] [timeout] [{\"cwd\": dir, \"args\": [...], \"timeout\": ms, "
+      "\"monitor\": ms}]",
       "Rolling upgrade to another program (a relative path is taken from the master's working "
       "directory). The first new worker runs beside the old ones and is watched for `monitor` ms "
       "(default 1000) after it is ready; if it fails, the upgrade is cancelled and the old "
       "workers keep serving. Then the rest are replaced as in restart. On success the new "
-      "program is used for later restarts. Answers when done.",
+      "program is used for later restarts. Answers when done. `timeout` (ms) is the replaced "
+      "workers' time to stop before SIGKILL (default stopTimeoutMs); cwd and timeout may be "
+      "given as the seed's positional arguments or in the options object (which wins).",
       // It runs a program of the caller's choosing, as the master's user: local by default.
       TrustLevel::Local,
       [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,
          Reply reply) {
-        auto parsed = parse_target_args("upgrade", args, 2, {"cwd", "args", "timeout", "monitor"});
+        auto parsed = parse_target_args("upgrade", args, 2, {"cwd", "timeout"},
+                                        {"cwd", "args", "timeout", "monitor"});
         auto program = parsed ? checked_program("upgrade", args.size() > 1 ? args[1] : nlohmann::json())
                               : parsed.error();
         if (!program) {

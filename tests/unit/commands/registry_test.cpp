@@ -50,6 +50,33 @@ TEST(RegistryTest, ArgumentHelpers) {
   EXPECT_EQ(timeout_option("restart", json({{"timeout", 5}})).value(), Milliseconds(5));
 }
 
+// The seed's positional forms beside the options object, which wins where both are given.
+TEST(RegistryTest, PositionalArgumentsBesideTheOptionsObject) {
+  using nlohmann::json;
+  const auto trailing = [](std::vector<json> args, std::size_t at) {
+    return parse_trailing("upgrade", args, at, {"cwd", "timeout"}, {"cwd", "timeout", "args"});
+  };
+  EXPECT_EQ(trailing({"all", "./v2", "/srv", 5000}, 2).value(),
+            json({{"cwd", "/srv"}, {"timeout", 5000}}));
+  EXPECT_EQ(trailing({"all", "./v2", 5000}, 2).value(), json({{"timeout", 5000}}))
+      << "a number where cwd could stand is the timeout";
+  EXPECT_EQ(trailing({"all", "./v2", "/srv", 5000, {{"timeout", 10}}}, 2).value(),
+            json({{"cwd", "/srv"}, {"timeout", 10}}));
+  EXPECT_EQ(trailing({"all", "./v2"}, 2).value(), json::object());
+  EXPECT_EQ(trailing({"all", "./v2", "/srv", "soon"}, 2).error().message,
+            "upgrade: timeout must be milliseconds (a whole number), got \"soon\"");
+  EXPECT_EQ(trailing({"all", "./v2", "/srv", 1, 2}, 2).error().message,
+            "upgrade: unexpected argument 2 (see help upgrade)");
+  EXPECT_EQ(trailing({"all", "./v2", -5}, 2).error().message,
+            "upgrade: cwd must be a path, got -5");
+  EXPECT_EQ(trailing({"all", "./v2", {{"wait", 1}}}, 2).error().message,
+            "upgrade: unknown option 'wait'");
+  const auto restart = parse_target_args("restart", {"all", 2500}, 1, {"timeout"}, {"timeout"});
+  ASSERT_TRUE(restart);
+  EXPECT_EQ(restart->timeout, Milliseconds(2500));
+  EXPECT_FALSE(restart->target.has_value());
+}
+
 TEST(RegistryTest, ProgramOptionsApplyCwdAndArgs) {
   using nlohmann::json;
   supervisor::ProgramSpec spec{"/srv/v2", {"--old"}, "/srv"};
