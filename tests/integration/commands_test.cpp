@@ -87,7 +87,7 @@ TEST_F(CommandsTest, SecondRolloutIsBusy) {
   ASSERT_TRUE(service.wait_for("restart all: replacing 2 worker", 10s, "the first restart begun"));
   const auto second = command("upgrade all " + test_worker_binary());
   EXPECT_EQ(second.status, 400);
-  EXPECT_EQ(second.body, "busy: 'restart all' is running\n");
+  EXPECT_EQ(second.body, "busy: 'restart all' is running");
   EXPECT_EQ(first.get().status, 200);
   service.signal(SIGTERM);
   EXPECT_EQ(service.wait_exit(10s), 0);
@@ -115,14 +115,14 @@ TEST_F(CommandsTest, ProgramsOfTheCallersChoosingNeedALocalPeer) {
   for (const std::string& line : {"upgrade all /bin/sh " + payload, "start /bin/sh " + payload}) {
     const auto refused = command(line);
     EXPECT_EQ(refused.status, 401) << line;
-    EXPECT_EQ(refused.body.substr(refused.body.find(':')),
-              ": '" + line.substr(0, line.find(' ')) + "' requires local, caller is remote\n");
+    EXPECT_EQ(refused.body,
+              "'" + line.substr(0, line.find(' ')) + "' needs local access; this caller is remote");
   }
   EXPECT_EQ(workers("simple"), before);
   EXPECT_FALSE(std::filesystem::exists(marker));
   EXPECT_EQ(command("restart all").status, 200);  // the service's own program: remote may
   ASSERT_TRUE(service.wait_for(
-      R"re(event commandRun \{"caller":"127\.0\.0\.1","command":"upgrade","error":"insufficient access level: [^"]*","key":1,"level":"remote","status":401\}$)re",
+      R"re(event commandRun \{"caller":"127\.0\.0\.1","command":"upgrade","error":"'upgrade' needs local access; this caller is remote","key":1,"level":"remote","status":401\}$)re",
       5s, "the refused upgrade's audit event"));
   ASSERT_TRUE(service.wait_for(
       R"re(event commandRun \{"caller":"127\.0\.0\.1","command":"restart","key":1,"level":"remote","status":200\}$)re",

@@ -151,13 +151,13 @@ TEST_F(LibraryTest, ControlDecidesWhatARemotePeerMayCall) {
   // The program made `workers` local with control() before start().
   const auto workers = command("workers");
   EXPECT_EQ(workers.status, 401);
-  EXPECT_NE(workers.body.find("'workers' requires local, caller is remote"), std::string::npos)
+  EXPECT_NE(workers.body.find("'workers' needs local access; this caller is remote"), std::string::npos)
       << workers.body;
   EXPECT_EQ(command("version").status, 200);
   // A level declared when the command was registered.
   const auto secret = command("secret");
   EXPECT_EQ(secret.status, 401);
-  EXPECT_NE(secret.body.find("'secret' requires local, caller is remote"), std::string::npos)
+  EXPECT_NE(secret.body.find("'secret' needs local access; this caller is remote"), std::string::npos)
       << secret.body;
   // A control() or an on() with a bad level was refused whole: `exit` keeps its level, `version`
   // was not disabled, `bad` does not exist.
