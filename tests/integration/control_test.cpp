@@ -96,7 +96,7 @@ TEST_F(ControlTest, StatusCodes) {
   EXPECT_EQ(post("cmd=nosuch&" + key)->status, 404u);
   EXPECT_EQ(http_request("POST", "127.0.0.1", port_, "/other?" + key)->status, 404u);
   EXPECT_EQ(http_request("GET", "127.0.0.1", port_, "/cli?cmd=workers&" + key)->status, 405u);
-  EXPECT_EQ(post(key)->status, 400u);
+  EXPECT_EQ(post(key)->status, 404u) << "no command is a command not found, as the original";
   const auto malformed = post("cmd=restart%20all%20%7B%22timeout%22&" + key);
   ASSERT_TRUE(malformed);
   EXPECT_EQ(malformed->status, 400u);
