@@ -403,7 +403,10 @@ void Supervisor::on_deadline(Pid pid, TimePoint now) {
   }
   if (p->state != WorkerState::Starting) return;
   if (p->ready_deadline && *p->ready_deadline <= now) {
-    log::error("{}: not ready after {} ms; stopping it", name_of(*p), ms(p->ready_timeout));
+    log::error("{}: not ready after {} ms ({}); stopping it", name_of(*p), ms(p->ready_timeout),
+               p->ready_timeout == policy_.ready_timeout
+                   ? "readyTimeoutMs"
+                   : "the time-out it was started with");
     answer_ready_waiters(*p, make_error(errc::timed_out,
                                         fmt::format("{} was not ready after {} ms; stopped",
                                                     name_of(*p), ms(p->ready_timeout))));
