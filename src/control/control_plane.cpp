@@ -191,7 +191,7 @@ void ControlPlane::on_http(HttpRequest request, HttpServer::Respond respond) {
       respond(to_http(outcome));
     } catch (const std::exception& e) {
       log::error("bug: {}: answering failed: {}", logged, e.what());
-      respond({500, "text/plain; charset=utf-8", "internal error\n"});
+      respond({500, "text/plain; charset=utf-8", "internal error"});
     }
   };
   auto parsed = boost::urls::parse_origin_form(request.target);

@@ -71,7 +71,7 @@ ServerCore::ServerCore(HttpLimits l, HttpServer::Handler h, HttpServer::Authenti
                   l.queue_timeout) {}
 
 HttpResponse error_response(unsigned status, std::string text) {
-  return {status, "text/plain; charset=utf-8", std::move(text) + "\n"};
+  return {status, "text/plain; charset=utf-8", std::move(text)};
 }
 
 bool is_authenticated(ServerCore& core, const HttpRequest& head) {

@@ -80,7 +80,7 @@ TEST_F(HttpsTest, PlainHttpToTheTlsPortFailsCleanly) {
                                   std::string("Bearer ") + kKey);
   ASSERT_TRUE(plain) << "no answer to plain HTTP";
   EXPECT_EQ(plain->status, 400);
-  EXPECT_EQ(plain->body, "this service speaks HTTPS: use an https URL\n");
+  EXPECT_EQ(plain->body, "this service speaks HTTPS: use an https URL");
 
   auto& run = cli({"version", "--host", "127.0.0.1", "--port", port_}, 1);
   EXPECT_TRUE(run.wait_for("error: this service speaks HTTPS", 1s, "why plain HTTP failed"));
