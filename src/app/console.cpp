@@ -109,13 +109,13 @@ void Console::read_line() {
         if (is_blank(line)) {
           show_prompt();
         } else {
-          control_plane_.run(line, {}, {commands::TrustLevel::Inproc, "console"},
-                             [](const controlplane::Outcome& outcome) {
-                               print_answer({static_cast<int>(outcome.status), outcome.result,
-                                             outcome.error},
-                                            AnswerFormat::Readable);
-                               show_prompt();
-                             });
+          control_plane_.run(
+              line, {}, {commands::TrustLevel::Inproc, "console"},
+              [](const controlplane::Outcome& outcome) {
+                print_answer({static_cast<int>(outcome.status), outcome.result, outcome.error},
+                             AnswerFormat::Readable);
+                show_prompt();
+              });
         }
         read_line();
       });

@@ -86,7 +86,7 @@ int remote(const config::CommandLine& command_line) {
     return kExitFailure;
   }
   return print_answer(answer_from_http(answer->status, answer->body), format) ? kExitOk
-                                                                               : kExitFailure;
+                                                                              : kExitFailure;
 }
 
 }  // namespace cservice::app

@@ -34,8 +34,8 @@ class ConsoleTest : public IntegrationTest {
   }
   // Remote mode: `cservice LINE --json` with stdout held apart from stderr.
   ServiceProcess& remote_json(const std::string& line, int port, const std::string& key = kKey) {
-    return start({line, "--access-key", key, "--host", "127.0.0.1", "--port",
-                  std::to_string(port), "--json"},
+    return start({line, "--access-key", key, "--host", "127.0.0.1", "--port", std::to_string(port),
+                  "--json"},
                  {}, {}, ServiceProcess::Stdin::Null, ServiceProcess::Output::HeldStdout);
   }
   // How a remote_json() run ended: its exit status and the one line it printed on stdout,
@@ -70,8 +70,9 @@ TEST_F(ConsoleTest, ExitInAnAttachedConsoleLeavesTheConsoleAndTheServiceRuns) {
     EXPECT_EQ(console.count(R"("version": )"), 0u) << "a line after exit was sent";
     EXPECT_EQ(console.count("cservice> "), 0u) << "a prompt on a pipe";
     const auto workers = run_command(port_, kKey, "workers");
-    EXPECT_EQ(workers.status, 200) << "after '" << exit_line << "' in a console: " << workers.body
-                                   << "\n" << service.output();
+    EXPECT_EQ(workers.status, 200)
+        << "after '" << exit_line << "' in a console: " << workers.body << "\n"
+        << service.output();
   }
   EXPECT_FALSE(service.has_exited());
   stop_gracefully(service, kKey);
@@ -154,8 +155,8 @@ class OriginalMasterTest : public ConsoleTest {
   void SetUp() override {
     ConsoleTest::SetUp();
     original_ = &start_program(original_master_binary(), {kKey});
-    const auto port = original_->wait_for(R"(original master: listening on 127\.0\.0\.1:(\d+))",
-                                          5s, "the stand-in's port");
+    const auto port = original_->wait_for(R"(original master: listening on 127\.0\.0\.1:(\d+))", 5s,
+                                          "the stand-in's port");
     ASSERT_TRUE(port);
     port_ = std::stoi(port->at(1));
   }
@@ -175,8 +176,8 @@ class OriginalMasterTest : public ConsoleTest {
 };
 
 TEST_F(OriginalMasterTest, TheCliRetriesWithTheKeyInTheQueryAndSucceeds) {
-  auto& run = start({"version", "--access-key", kKey, "--host", "127.0.0.1", "--port",
-                     std::to_string(port_)});
+  auto& run = start(
+      {"version", "--access-key", kKey, "--host", "127.0.0.1", "--port", std::to_string(port_)});
   ASSERT_EQ(run.wait_exit(10s), 0) << run.output();
   EXPECT_EQ(run.count("^1\\.2\\.3$"), 1u) << "the string result as its text:\n" << run.output();
   // The header alone was refused; the key went in the query only the second time.
@@ -201,8 +202,8 @@ TEST_F(OriginalMasterTest, TheCliReadsTheOriginalsAnswers) {
   EXPECT_EQ(unknown_run.status, 1) << unknown.output();
   EXPECT_EQ(unknown_run.out, json({{"status", 404}, {"error", "Not found. Try /help"}}));
 
-  auto& failed = start({"fail", "--access-key", kKey, "--host", "127.0.0.1", "--port",
-                        std::to_string(port_)});
+  auto& failed =
+      start({"fail", "--access-key", kKey, "--host", "127.0.0.1", "--port", std::to_string(port_)});
   ASSERT_EQ(failed.wait_exit(10s), 1) << failed.output();
   EXPECT_EQ(failed.count("^error: something broke \\(400\\)$"), 1u) << failed.output();
 
