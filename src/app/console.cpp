@@ -12,19 +12,73 @@
 #include <unistd.h>
 
 namespace cservice::app {
+namespace {
 
-bool print_outcome(unsigned status, const std::string& body_or_error, bool raw_json) {
-  if (status != 200) {
-    std::string text = body_or_error;
+constexpr const char* kPrompt = "cservice> ";
+
+std::string json_line(const nlohmann::json& value, int indent = -1) {
+  // The result may hold text that is not UTF-8 (a string result of an original master).
+  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void show_prompt() {
+  std::fputs(kPrompt, stdout);
+  std::fflush(stdout);
+}
+
+bool is_blank(const std::string& line) {
+  return line.find_first_not_of(" \t\r") == std::string::npos;
+}
+
+// The command's name: the line's first word.
+std::string first_word(const std::string& line) {
+  const auto begin = line.find_first_not_of(" \t\r");
+  if (begin == std::string::npos) return {};
+  const auto end = line.find_first_of(" \t\r", begin);
+  return line.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+}
+
+}  // namespace
+
+Answer answer_from_http(unsigned status, const std::string& body) {
+  Answer answer;
+  answer.status = static_cast<int>(status);
+  if (status == 200) {
+    if (body == "No data") return answer;  // the original's answer for a command without result
+    auto parsed = parse_json(body);
+    answer.result = parsed.is_discarded() ? nlohmann::json(body) : std::move(parsed);
+    return answer;
+  }
+  answer.error = body;
+  // An original master answers some failures with a JSON object ({"error": ...}).
+  if (const auto parsed = parse_json(body);
+      parsed.is_object() && parsed.contains("error") && parsed["error"].is_string()) {
+    answer.error = parsed["error"].get<std::string>();
+  }
+  while (!answer.error.empty() && (answer.error.back() == '\n' || answer.error.back() == '\r')) {
+    answer.error.pop_back();
+  }
+  if (answer.error.empty()) answer.error = "no error text";
+  return answer;
+}
+
+bool print_answer(const Answer& answer, AnswerFormat format) {
+  if (!answer.ok()) {
+    std::string text = answer.error;
     while (!text.empty() && text.back() == '\n') text.pop_back();
-    std::fprintf(stderr, "error: %s (%u)\n", text.c_str(), status);
+    if (format == AnswerFormat::Json) {
+      std::puts(json_line({{"status", answer.status}, {"error", text}}).c_str());
+      std::fflush(stdout);
+    }
+    std::fprintf(stderr, "error: %s (%d)\n", text.c_str(), answer.status);
     return false;
   }
-  if (raw_json) {
-    std::fputs(body_or_error.c_str(), stdout);
+  if (format == AnswerFormat::Json) {
+    std::puts(json_line(answer.result).c_str());
+  } else if (answer.result.is_string()) {
+    std::puts(answer.result.get_ref<const std::string&>().c_str());
   } else {
-    const auto parsed = parse_json(body_or_error);
-    std::puts(parsed.is_discarded() ? body_or_error.c_str() : parsed.dump(2).c_str());
+    std::puts(json_line(answer.result, 2).c_str());
   }
   std::fflush(stdout);
   return true;
@@ -41,6 +95,7 @@ Console::~Console() {
 
 void Console::start() {
   log::info("console: type a command (help lists them); it runs with inproc access");
+  show_prompt();  // the console exists only with a terminal on stdin (serve.cpp)
   read_line();
 }
 
@@ -51,17 +106,16 @@ void Console::read_line() {
         if (ec) return;  // end of input: the service goes on without a console
         std::string line = buffer_.substr(0, n - 1);
         buffer_.erase(0, n);
-        if (line.find_first_not_of(" \t\r") != std::string::npos) {
-          control_plane_.run(line, {}, {commands::TrustLevel::Inproc, "console"},
-                             [](const controlplane::Outcome& outcome) {
-                               print_outcome(outcome.status,
-                                             outcome.status == 200
-                                                 ? outcome.result.dump(
-                                                       -1, ' ', false,
-                                                       nlohmann::json::error_handler_t::replace)
-                                                 : outcome.error,
-                                             false);
-                             });
+        if (is_blank(line)) {
+          show_prompt();
+        } else {
+          control_plane_.run(
+              line, {}, {commands::TrustLevel::Inproc, "console"},
+              [](const controlplane::Outcome& outcome) {
+                print_answer({static_cast<int>(outcome.status), outcome.result, outcome.error},
+                             AnswerFormat::Readable);
+                show_prompt();
+              });
         }
         read_line();
       });
@@ -70,18 +124,33 @@ void Console::read_line() {
 int attached_console(const std::string& host, std::uint16_t port, const std::string& key,
                      const std::optional<controlplane::ClientTls>& tls) {
   log::info("a service already owns the control port {}:{}; this is a console for it "
-            "(end of input leaves)", host, port);
+            "(exit or end of input leaves)", host, port);
+  // Scripts that pipe commands in get the answers alone.
+  const bool prompt = ::isatty(STDIN_FILENO) == 1;
+  if (prompt) show_prompt();
   bool all_ok = true;
   for (std::string line; std::getline(std::cin, line);) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (is_blank(line)) {
+      if (prompt) show_prompt();
+      continue;
+    }
+    // In the original too, `exit` in an attached console leaves the console, not the service
+    // (whose `exit now` would stop it at once).
+    if (first_word(line) == "exit") {
+      log::info("leaving the console; the service keeps running (shutdown all stops it)");
+      return 0;
+    }
     auto answer =
         controlplane::send_command(host, port, key, line, std::chrono::minutes(10), tls);
     if (!answer) {
       log::error("{}", answer.error().message);
       return 1;
     }
-    all_ok = print_outcome(answer->status, answer->body, false) && all_ok;
+    all_ok = print_answer(answer_from_http(answer->status, answer->body), AnswerFormat::Readable) &&
+             all_ok;
+    if (prompt) show_prompt();
   }
+  if (prompt) std::fputs("\n", stdout);  // end of input typed at the prompt
   return all_ok ? 0 : 1;
 }
 

@@ -1,6 +1,8 @@
 // Remote mode: `cservice "restart all" --access-key K [--host H --port P] [--json]` sends one
-// command line to the running service and prints the answer: readable by default, the raw JSON
-// with --json. Exit status 0 when the command succeeded, 1 when it was refused or failed.
+// command line to the running service (ours, or an original Node.js master) and prints the
+// answer: readable by default; with --json, one line of JSON on stdout whatever the outcome (the
+// result, or {"status": N, "error": "TEXT"}; 503 when no service answered). Exit status 0 when
+// the command succeeded, 1 when it was refused, failed or got no answer.
 //
 // Where the service is: --url http(s)://HOST:PORT, else --host and --port (or their defaults).
 // It speaks HTTPS when the URL says https, when --ca names the CA to trust, or when the options
@@ -73,11 +75,18 @@ int remote(const config::CommandLine& command_line) {
   auto answer = controlplane::send_command(
       target.host, target.port, key, command_line.target, std::chrono::minutes(10),
       client_tls(*settings, command_line.ca_file, target.https));
+  const AnswerFormat format = command_line.json ? AnswerFormat::Json : AnswerFormat::Readable;
   if (!answer) {
-    log::error("{}", answer.error().message);
+    // No answer at all: with --json a script still gets one, in the same shape as a refusal.
+    if (format == AnswerFormat::Json) {
+      print_answer({kNoAnswerStatus, nullptr, answer.error().message}, format);
+    } else {
+      log::error("{}", answer.error().message);
+    }
     return kExitFailure;
   }
-  return print_outcome(answer->status, answer->body, command_line.json) ? kExitOk : kExitFailure;
+  return print_answer(answer_from_http(answer->status, answer->body), format) ? kExitOk
+                                                                              : kExitFailure;
 }
 
 }  // namespace cservice::app

@@ -20,13 +20,16 @@ namespace http = beast::http;
 namespace detail {
 
 http::request<http::empty_body> cli_request(const std::string& host, const std::string& key,
-                                            const std::string& line) {
+                                            const std::string& line, KeyPlace place) {
   boost::urls::url target;
   target.set_path("/cli");
   target.params().append({"cmd", line});
+  if (!key.empty() && place == KeyPlace::Query) target.params().append({"accessKey", key});
   http::request<http::empty_body> request(http::verb::post, target.buffer(), 11);
   request.set(http::field::host, host);
-  if (!key.empty()) request.set(http::field::authorization, "Bearer " + key);
+  if (!key.empty() && place == KeyPlace::Header) {
+    request.set(http::field::authorization, "Bearer " + key);
+  }
   request.keep_alive(false);
   request.prepare_payload();
   return request;
@@ -45,14 +48,15 @@ Error client_failure(const std::string& where, const boost::system::error_code& 
 
 }  // namespace detail
 
-Result<ClientAnswer> send_command(const std::string& host, std::uint16_t port,
-                                  const std::string& key, const std::string& line,
-                                  std::chrono::milliseconds timeout,
-                                  const std::optional<ClientTls>& tls) {
-  if (tls) return detail::send_command_tls(host, port, key, line, timeout, *tls);
+namespace {
+
+Result<ClientAnswer> exchange(const std::string& host, std::uint16_t port, const std::string& key,
+                              const std::string& line, std::chrono::milliseconds timeout,
+                              const std::optional<ClientTls>& tls, detail::KeyPlace place) {
+  if (tls) return detail::send_command_tls(host, port, key, line, timeout, *tls, place);
   asio::io_context io;
   beast::tcp_stream stream(io);
-  auto request = detail::cli_request(host, key, line);
+  auto request = detail::cli_request(host, key, line, place);
   http::response<http::string_body> response;
   beast::flat_buffer buffer;
   beast::error_code failure;
@@ -82,6 +86,25 @@ Result<ClientAnswer> send_command(const std::string& host, std::uint16_t port,
   io.run();
   if (failure) return detail::client_failure(fmt::format("{}:{}", host, port), failure);
   return ClientAnswer{response.result_int(), response.body()};
+}
+
+}  // namespace
+
+Result<ClientAnswer> send_command(const std::string& host, std::uint16_t port,
+                                  const std::string& key, const std::string& line,
+                                  std::chrono::milliseconds timeout,
+                                  const std::optional<ClientTls>& tls) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + timeout;
+  auto answer = exchange(host, port, key, line, timeout, tls, detail::KeyPlace::Header);
+  if (!answer || answer->status != 401 || key.empty()) return answer;
+  // An original (Node.js) master reads the key only from the query and refuses the header with
+  // 401 "Not authorized". A 401 ran nothing, so asking once more is safe; our own services
+  // read either, and refuse a wrong key the same way twice.
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  if (left.count() <= 0) return answer;
+  auto retry = exchange(host, port, key, line, left, tls, detail::KeyPlace::Query);
+  return retry ? retry : answer;
 }
 
 }  // namespace cservice::controlplane

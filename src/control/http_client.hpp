@@ -24,8 +24,10 @@ struct ClientAnswer {
 };
 
 // POST /cli?cmd=<line> to host:port, the key in an Authorization: Bearer header (kept out of
-// URLs and logs), over HTTPS with `tls`. Errors: connection refused, time-out, a certificate
-// refused, and the like, each with a hint at the cause.
+// URLs and logs), over HTTPS with `tls`. A 401 answer to that is asked once more with the key in
+// the query (accessKey=), the only place an original (Node.js) master reads it; both exchanges
+// together take at most `timeout`. Errors: connection refused, time-out, a certificate refused,
+// and the like, each with a hint at the cause.
 Result<ClientAnswer> send_command(const std::string& host, std::uint16_t port,
                                   const std::string& key, const std::string& line,
                                   std::chrono::milliseconds timeout,

@@ -12,10 +12,16 @@
 
 namespace cservice::controlplane::detail {
 
-// POST /cli?cmd=<line>, the key (if any) as a Bearer token, the connection closed after it.
+// Where a request carries the key: our services read either; an original (Node.js) master reads
+// only the query.
+enum class KeyPlace { Header, Query };
+
+// POST /cli?cmd=<line>, the key (if any) as a Bearer token or as the accessKey parameter, the
+// connection closed after it.
 boost::beast::http::request<boost::beast::http::empty_body> cli_request(const std::string& host,
                                                                         const std::string& key,
-                                                                        const std::string& line);
+                                                                        const std::string& line,
+                                                                        KeyPlace place);
 
 // The error for an exchange with `where` ("https://host:port") that failed with `failure`.
 Error client_failure(const std::string& where, const boost::system::error_code& failure);

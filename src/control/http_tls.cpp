@@ -126,7 +126,8 @@ asio::awaitable<void> serve_tls(ServerCore& core, TlsServer& tls, tcp::socket so
 
 Result<ClientAnswer> send_command_tls(const std::string& host, std::uint16_t port,
                                       const std::string& key, const std::string& line,
-                                      std::chrono::milliseconds timeout, const ClientTls& tls) {
+                                      std::chrono::milliseconds timeout, const ClientTls& tls,
+                                      KeyPlace place) {
   const std::string where = fmt::format("{}:{}", host, port);
   ssl::context context(ssl::context::tls_client);
   harden(context);
@@ -159,7 +160,7 @@ Result<ClientAnswer> send_command_tls(const std::string& host, std::uint16_t por
     ::SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                const_cast<char*>(host.c_str()));
   }
-  auto request = cli_request(host, key, line);
+  auto request = cli_request(host, key, line, place);
   http::response<http::string_body> response;
   boost::system::error_code failure;
   bool in_handshake = false;

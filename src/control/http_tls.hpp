@@ -5,6 +5,7 @@
 
 #include "base/error.hpp"
 #include "control/http_client.hpp"
+#include "control/http_client_parts.hpp"
 #include "control/http_server.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -26,9 +27,10 @@ Result<std::shared_ptr<TlsServer>> load_tls_server(const TlsFiles& files);
 boost::asio::awaitable<void> serve_tls(ServerCore& core, TlsServer& tls,
                                        boost::asio::ip::tcp::socket socket);
 
-// send_command() over HTTPS.
+// One exchange of send_command() over HTTPS, the key at `place`.
 Result<ClientAnswer> send_command_tls(const std::string& host, std::uint16_t port,
                                       const std::string& key, const std::string& line,
-                                      std::chrono::milliseconds timeout, const ClientTls& tls);
+                                      std::chrono::milliseconds timeout, const ClientTls& tls,
+                                      KeyPlace place);
 
 }  // namespace cservice::controlplane::detail

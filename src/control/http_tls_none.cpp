@@ -24,7 +24,7 @@ boost::asio::awaitable<void> serve_tls(ServerCore&, TlsServer&, boost::asio::ip:
 
 Result<ClientAnswer> send_command_tls(const std::string&, std::uint16_t, const std::string&,
                                       const std::string&, std::chrono::milliseconds,
-                                      const ClientTls&) {
+                                      const ClientTls&, KeyPlace) {
   return no_tls();
 }
 

@@ -45,6 +45,7 @@ std::string hello_worker_binary() { return HELLO_WORKER_BINARY; }
 std::string examples_dir() { return EXAMPLES_DIR; }
 std::string library_service_binary() { return LIBRARY_SERVICE_BINARY; }
 std::string library_test_service_binary() { return LIBRARY_TEST_SERVICE_BINARY; }
+std::string original_master_binary() { return ORIGINAL_MASTER_BINARY; }
 
 ServiceProcess::ServiceProcess(std::vector<std::string> args,
                                std::map<std::string, std::string> env, std::string cwd, Stdin input,

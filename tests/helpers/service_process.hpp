@@ -34,6 +34,7 @@ std::string hello_worker_binary();
 std::string examples_dir();
 std::string library_service_binary();
 std::string library_test_service_binary();
+std::string original_master_binary();  // a stand-in for the original's REST API
 
 // A program other than cservice for ServiceProcess to run (a library-mode service).
 struct Program {
