@@ -2,6 +2,7 @@
 
 #include "base/json.hpp"
 #include "base/log.hpp"
+#include "commands/answer.hpp"
 #include "control/http_client.hpp"
 
 #include <boost/asio/read_until.hpp>
@@ -49,28 +50,23 @@ Answer answer_from_http(unsigned status, const std::string& body) {
     answer.result = parsed.is_discarded() ? nlohmann::json(body) : std::move(parsed);
     return answer;
   }
-  answer.error = body;
+  std::string error = body;
   // An original master answers some failures with a JSON object ({"error": ...}).
   if (const auto parsed = parse_json(body);
       parsed.is_object() && parsed.contains("error") && parsed["error"].is_string()) {
-    answer.error = parsed["error"].get<std::string>();
+    error = parsed["error"].get<std::string>();
   }
-  while (!answer.error.empty() && (answer.error.back() == '\n' || answer.error.back() == '\r')) {
-    answer.error.pop_back();
-  }
-  if (answer.error.empty()) answer.error = "no error text";
-  return answer;
+  return commands::failure(static_cast<int>(status), std::move(error));
 }
 
 bool print_answer(const Answer& answer, AnswerFormat format) {
   if (!answer.ok()) {
-    std::string text = answer.error;
-    while (!text.empty() && text.back() == '\n') text.pop_back();
+    const Answer failed = commands::failure(answer.status, answer.error);
     if (format == AnswerFormat::Json) {
-      std::puts(json_line({{"status", answer.status}, {"error", text}}).c_str());
+      std::puts(json_line(commands::to_json(failed)).c_str());
       std::fflush(stdout);
     }
-    std::fprintf(stderr, "error: %s (%d)\n", text.c_str(), answer.status);
+    std::fprintf(stderr, "error: %s (%d)\n", failed.error.c_str(), failed.status);
     return false;
   }
   if (format == AnswerFormat::Json) {
@@ -112,7 +108,7 @@ void Console::read_line() {
           control_plane_.run(
               line, {}, {commands::TrustLevel::Inproc, "console"},
               [](const controlplane::Outcome& outcome) {
-                print_answer({static_cast<int>(outcome.status), outcome.result, outcome.error},
+                print_answer(outcome,
                              AnswerFormat::Readable);
                 show_prompt();
               });

@@ -97,10 +97,14 @@ Result<ClientAnswer> send_command(const std::string& host, std::uint16_t port,
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + timeout;
   auto answer = exchange(host, port, key, line, timeout, tls, detail::KeyPlace::Header);
-  if (!answer || answer->status != 401 || key.empty()) return answer;
   // An original (Node.js) master reads the key only from the query and refuses the header with
-  // 401 "Not authorized". A 401 ran nothing, so asking once more is safe; our own services
-  // read either, and refuse a wrong key the same way twice.
+  // 401 "Not authorized" (its only text for a refused key). A 401 ran nothing, so asking once
+  // more is safe; our own services read either and say something else when they refuse, so
+  // they are not asked twice (nor is a second refusal audited).
+  if (!answer || answer->status != 401 || key.empty() ||
+      !answer->body.starts_with("Not authorized")) {
+    return answer;
+  }
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   if (left.count() <= 0) return answer;
   auto retry = exchange(host, port, key, line, left, tls, detail::KeyPlace::Query);
