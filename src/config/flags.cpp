@@ -1,19 +1,19 @@
 #include "config/flags.hpp"
 
-#include "base/check.hpp"
-#include "base/json.hpp"
-#include "config/option_table.hpp"
-#include "config/options.hpp"
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <map>
 #include <optional>
 #include <sstream>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include "base/check.hpp"
+#include "base/json.hpp"
+#include "config/option_table.hpp"
+#include "config/options.hpp"
 
 namespace cservice::config {
 namespace {
@@ -72,10 +72,14 @@ Error usage(std::string message) { return make_error(errc::bad_config, std::move
 // What a flag's value must be, for "missing value" errors.
 std::string expected_value(const OptionRow& row, const FlagForm& form) {
   switch (row.type) {
-    case OptionType::Integer: return fmt::format("a whole number from {} to {}", row.low, row.high);
-    case OptionType::Ratio: return "a number from 0 to 1";
-    case OptionType::Choice: return fmt::format("one of {}", fmt::join(row.choices, ", "));
-    default: return std::string(form.value_name);
+    case OptionType::Integer:
+      return fmt::format("a whole number from {} to {}", row.low, row.high);
+    case OptionType::Ratio:
+      return "a number from 0 to 1";
+    case OptionType::Choice:
+      return fmt::format("one of {}", fmt::join(row.choices, ", "));
+    default:
+      return std::string(form.value_name);
   }
 }
 
@@ -113,7 +117,9 @@ Result<void> store(CommandLine& out, std::string& run, const OptionRow& row, con
       break;
     }
     case OptionType::Integer:
-    case OptionType::Ratio: options[key] = typed(value.get<std::string>()); break;
+    case OptionType::Ratio:
+      options[key] = typed(value.get<std::string>());
+      break;
     default:
       if (!form.field.empty()) {
         if (!options[key].is_object()) options[key] = json::object();
@@ -143,9 +149,10 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
     }
     if (arg.size() < 2 || arg[0] != '-') {
       if (!out.target.empty()) {
-        return usage(fmt::format("unexpected argument {} after {}: a program's arguments go "
-                                 "after --, and a command line to send goes in quotes",
-                                 shown(arg), shown(out.target)));
+        return usage(
+            fmt::format("unexpected argument {} after {}: a program's arguments go "
+                        "after --, and a command line to send goes in quotes",
+                        shown(arg), shown(out.target)));
       }
       out.target = arg;
       continue;
@@ -180,9 +187,10 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
       if (attached) {
         b = bool_word(*attached);
         if (!b) {
-          return usage(fmt::format("bad option {} ({}): expected true or false (or yes, no, 1, "
-                                   "0), got {}",
-                                   row.key, name, shown(*attached)));
+          return usage(
+              fmt::format("bad option {} ({}): expected true or false (or yes, no, 1, "
+                          "0), got {}",
+                          row.key, name, shown(*attached)));
         }
       } else if (i + 1 < argc && bool_word(argv[i + 1])) {
         b = bool_word(argv[++i]);
@@ -193,8 +201,8 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
     } else if (i + 1 < argc && !std::string_view(argv[i + 1]).starts_with("--")) {
       value = std::string(argv[++i]);
     } else {
-      return usage(fmt::format("missing value for {}: expected {}", name,
-                               expected_value(row, form)));
+      return usage(
+          fmt::format("missing value for {}: expected {}", name, expected_value(row, form)));
     }
     if (auto stored = store(out, run, row, form, name, value); !stored) return stored.error();
   }
@@ -202,9 +210,10 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
   if (out.action != CommandLine::Action::Serve) return out;
   if (!run.empty()) {
     if (!out.target.empty()) {
-      return usage(fmt::format("unexpected argument {}: --run takes the command line, so give no "
-                               "program with it",
-                               shown(out.target)));
+      return usage(
+          fmt::format("unexpected argument {}: --run takes the command line, so give no "
+                      "program with it",
+                      shown(out.target)));
     }
     out.action = CommandLine::Action::Remote;
     out.target = run;
@@ -256,8 +265,8 @@ Result<json> read_config_file(const std::string& path) {
       reason = "the file is empty";
     }
     return make_error(errc::bad_config,
-                      fmt::format("config {}: not valid JSON at line {}, column {}: {}", path,
-                                  line, column, reason));
+                      fmt::format("config {}: not valid JSON at line {}, column {}: {}", path, line,
+                                  column, reason));
   }
 }
 

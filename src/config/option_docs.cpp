@@ -1,9 +1,9 @@
 // `cservice --help` and the README's options table, both written from the option table.
 
-#include "config/option_table.hpp"
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include "config/option_table.hpp"
 
 namespace cservice::config {
 namespace {
@@ -36,12 +36,18 @@ Flags given with a service.json override its keys.
 
 std::string_view section_title(OptionSection section) {
   switch (section) {
-    case OptionSection::Workers: return "Workers";
-    case OptionSection::Output: return "Output";
-    case OptionSection::Control: return "REST API and CLI";
-    case OptionSection::Daemon: return "In the background";
-    case OptionSection::General: return "General";
-    case OptionSection::Remote: return "Remote mode (with -k, --host, --port: the service to talk to)";
+    case OptionSection::Workers:
+      return "Workers";
+    case OptionSection::Output:
+      return "Output";
+    case OptionSection::Control:
+      return "REST API and CLI";
+    case OptionSection::Daemon:
+      return "In the background";
+    case OptionSection::General:
+      return "General";
+    case OptionSection::Remote:
+      return "Remote mode (with -k, --host, --port: the service to talk to)";
   }
   return "";
 }
@@ -95,7 +101,8 @@ std::string flag_column(const OptionRow& row, std::string_view quote) {
   for (const auto& form : row.flags) {
     std::vector<std::string> names;
     if (row.flags.size() == 1) {
-      for (const auto& name : row.flag_names()) names.push_back(fmt::format("{}{}{}", quote, name, quote));
+      for (const auto& name : row.flag_names())
+        names.push_back(fmt::format("{}{}{}", quote, name, quote));
     } else {
       for (const auto name : form.names) names.push_back(fmt::format("{}{}{}", quote, name, quote));
     }
@@ -112,19 +119,19 @@ std::string flag_column(const OptionRow& row, std::string_view quote) {
 
 std::string options_help() {
   std::string out(kHeader);
-  for (const auto section : {OptionSection::Workers, OptionSection::Output,
-                             OptionSection::Control, OptionSection::Daemon,
-                             OptionSection::General, OptionSection::Remote}) {
+  for (const auto section :
+       {OptionSection::Workers, OptionSection::Output, OptionSection::Control,
+        OptionSection::Daemon, OptionSection::General, OptionSection::Remote}) {
     out += fmt::format("\n{}:\n", section_title(section));
     for (const auto& row : option_table()) {
       if (row.section != section) continue;
-      out += fmt::format("  {}\n", flag_column(row, ""));
+      out += fmt::format("  {}", flag_column(row, ""));
+      if (row.kind == OptionKind::Service) out += fmt::format("  [JSON: {}]", json_names(row, ""));
       std::string help = without_backticks(row.help);
       if (const std::string d = default_of(row, false); !d.empty()) {
         help += fmt::format(" (default: {})", d);
       }
-      if (row.kind == OptionKind::Service) help += fmt::format(" [JSON: {}]", json_names(row, ""));
-      out += wrapped(help);
+      out += "\n" + wrapped(help);
     }
   }
   return out + std::string(kFooter);

@@ -1,15 +1,15 @@
 #include "config/option_table.hpp"
 
-#include "os/signals.hpp"
-#include "os/spawn.hpp"
-
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include "os/signals.hpp"
+#include "os/spawn.hpp"
 
 namespace cservice::config {
 namespace {
@@ -45,39 +45,38 @@ Result<void> existing_dir(const std::string& dir, std::string_view what) {
 }
 
 // Milliseconds options: a whole number of ms, stored as a std::chrono duration.
-#define CSERVICE_MS_ROW(KEY, FLAG, MEMBER, LOW, DEFAULT, HELP)                        \
-  OptionRow {                                                                        \
-    .section = OptionSection::Workers, .key = KEY, .flags = {{{FLAG}, {}, "MS"}},    \
+#define CSERVICE_MS_ROW(SECTION, KEY, FLAG, MEMBER, LOW, DEFAULT, HELP)                \
+  OptionRow {                                                                          \
+    .section = OptionSection::SECTION, .key = KEY, .flags = {{{FLAG}, {}, "MS"}},      \
     .type = OptionType::Integer, .low = LOW, .high = kMaxMs, .default_value = DEFAULT, \
-    .help = HELP,                                                                    \
+    .help = HELP,                                                                      \
+    .apply = [](const json& v, ApplyContext& c) -> Result<void> {                      \
+      c.options.MEMBER = Milliseconds(v.get<std::int64_t>());                          \
+      return {};                                                                       \
+    },                                                                                 \
+    .show = [](const Options& o) -> json { return o.MEMBER.count(); },                 \
+  }
+
+#define CSERVICE_BOOL_ROW(SECTION, KEY, ALIASES, FLAGS, MEMBER, DEFAULT, HELP)                     \
+  OptionRow {                                                                                      \
+    .section = OptionSection::SECTION, .key = KEY, .aliases = ALIASES, .flags = {{FLAGS, {}, {}}}, \
+    .type = OptionType::Bool, .default_value = DEFAULT, .help = HELP,                              \
+    .apply = [](const json& v, ApplyContext& c) -> Result<void> {                                  \
+      c.options.MEMBER = v.get<bool>();                                                            \
+      return {};                                                                                   \
+    },                                                                                             \
+    .show = [](const Options& o) -> json { return o.MEMBER; },                                     \
+  }
+
+#define CSERVICE_PATH_ROW(KEY, FLAG, MEMBER, DEFAULT, HELP)                          \
+  OptionRow {                                                                        \
+    .section = OptionSection::Daemon, .key = KEY, .flags = {{{FLAG}, {}, "PATH"}},   \
+    .type = OptionType::Text, .default_value = DEFAULT, .help = HELP,                \
     .apply = [](const json& v, ApplyContext& c) -> Result<void> {                    \
-      c.options.MEMBER = Milliseconds(v.get<std::int64_t>());                        \
+      c.options.MEMBER = absolute_path(join_path(c.base_dir, v.get<std::string>())); \
       return {};                                                                     \
     },                                                                               \
-    .show = [](const Options& o) -> json { return o.MEMBER.count(); },               \
-  }
-
-#define CSERVICE_BOOL_ROW(SECTION, KEY, ALIASES, FLAGS, MEMBER, DEFAULT, HELP)            \
-  OptionRow {                                                                            \
-    .section = OptionSection::SECTION, .key = KEY, .aliases = ALIASES,                  \
-    .flags = {{FLAGS, {}, {}}}, .type = OptionType::Bool, .default_value = DEFAULT,      \
-    .help = HELP,                                                                        \
-    .apply = [](const json& v, ApplyContext& c) -> Result<void> {                        \
-      c.options.MEMBER = v.get<bool>();                                                  \
-      return {};                                                                         \
-    },                                                                                   \
-    .show = [](const Options& o) -> json { return o.MEMBER; },                           \
-  }
-
-#define CSERVICE_PATH_ROW(KEY, FLAG, MEMBER, DEFAULT, HELP)                              \
-  OptionRow {                                                                           \
-    .section = OptionSection::Daemon, .key = KEY, .flags = {{{FLAG}, {}, "PATH"}},      \
-    .type = OptionType::Text, .default_value = DEFAULT, .help = HELP,                   \
-    .apply = [](const json& v, ApplyContext& c) -> Result<void> {                       \
-      c.options.MEMBER = absolute_path(join_path(c.base_dir, v.get<std::string>()));    \
-      return {};                                                                        \
-    },                                                                                  \
-    .show = [](const Options& o) -> json { return o.MEMBER; },                          \
+    .show = [](const Options& o) -> json { return o.MEMBER; },                       \
   }
 
 using Names = std::vector<std::string_view>;
@@ -107,7 +106,8 @@ Result<controlplane::AccessKey> access_key(const json& item, const ApplyContext&
     const json& commands = item["commands"];
     if (!commands.is_array() || std::any_of(commands.begin(), commands.end(),
                                             [](const json& name) { return !name.is_string(); })) {
-      return refused(fmt::format("\"commands\": {}, not an array of command names", shown(commands)));
+      return refused(
+          fmt::format("\"commands\": {}, not an array of command names", shown(commands)));
     }
     key.commands.emplace();
     for (const auto& name : commands) key.commands->insert(name.get<std::string>());
@@ -154,7 +154,7 @@ std::vector<OptionRow> make_table() {
                         Names{"--restart-on-failure"}, policy.restart_on_failure, true,
                         "replace a worker that exits unexpectedly (`restartonFailure` is the "
                         "original's spelling)"),
-      CSERVICE_MS_ROW("restartDelayMs", "--restart-delay-ms", policy.restart_delay, 0, 100,
+      CSERVICE_MS_ROW(Workers, "restartDelayMs", "--restart-delay-ms", policy.restart_delay, 0, 100,
                       "wait before replacing it"),
       {.key = "restartsPerMinute",
        .flags = {{{"--restarts-per-minute"}, {}, "N"}},
@@ -232,15 +232,18 @@ std::vector<OptionRow> make_table() {
        },
        .show = [](const Options& o) -> json {
          switch (o.policy.ready_mode) {
-           case supervisor::ReadyMode::Notify: return "notify";
-           case supervisor::ReadyMode::Started: return "started";
-           case supervisor::ReadyMode::Auto: break;
+           case supervisor::ReadyMode::Notify:
+             return "notify";
+           case supervisor::ReadyMode::Started:
+             return "started";
+           case supervisor::ReadyMode::Auto:
+             break;
          }
          return "auto";
        }},
-      CSERVICE_MS_ROW("readyTimeoutMs", "--ready-timeout-ms", policy.ready_timeout, 1, 30000,
-                      "a worker not ready by then is stopped and counted as a failure"),
-      CSERVICE_MS_ROW("readyGraceMs", "--ready-grace-ms", policy.ready_grace, 0, 500,
+      CSERVICE_MS_ROW(Workers, "readyTimeoutMs", "--ready-timeout-ms", policy.ready_timeout, 1,
+                      30000, "a worker not ready by then is stopped and counted as a failure"),
+      CSERVICE_MS_ROW(Workers, "readyGraceMs", "--ready-grace-ms", policy.ready_grace, 0, 500,
                       "`auto`: a worker that says nothing is ready after living this long"),
       {.key = "stopSignal",
        .flags = {{{"--stop-signal"}, {}, "SIGNAL"}},
@@ -256,7 +259,7 @@ std::vector<OptionRow> make_table() {
          return {};
        },
        .show = [](const Options& o) -> json { return os::signal_name(o.stop_signal); }},
-      CSERVICE_MS_ROW("stopTimeoutMs", "--stop-timeout-ms", policy.stop_timeout, 0, 10000,
+      CSERVICE_MS_ROW(Workers, "stopTimeoutMs", "--stop-timeout-ms", policy.stop_timeout, 0, 10000,
                       "then SIGKILL"),
       {.key = "cwd",
        .flags = {{{"--cwd"}, {}, "DIR"}},
@@ -378,9 +381,9 @@ std::vector<OptionRow> make_table() {
                                    ? commands::parse_trust_level(level.get<std::string>())
                                    : std::nullopt;
            if (!parsed) {
-             return c.bad(fmt::format("the level of '{}' to be remote, local, inproc or disabled",
-                                      command),
-                          level);
+             return c.bad(
+                 fmt::format("the level of '{}' to be remote, local, inproc or disabled", command),
+                 level);
            }
            c.options.control.levels[command] = *parsed;
          }
@@ -431,7 +434,8 @@ std::vector<OptionRow> make_table() {
          return {};
        },
        .show = [](const Options& o) -> json { return o.command_dirs; }},
-      CSERVICE_MS_ROW("commandTimeoutMs", "--command-timeout-ms", command_timeout, 1, 30000,
+      CSERVICE_MS_ROW(Control, "commandTimeoutMs", "--command-timeout-ms", command_timeout, 1,
+                      30000,
                       "time a custom command gets to answer; then 504 (a directory command is "
                       "killed)"),
       // Daemon.
@@ -539,7 +543,8 @@ std::string_view OptionRow::main_flag() const {
 std::vector<std::string> OptionRow::flag_names() const {
   std::vector<std::string> names;
   const auto add = [&](std::string name) {
-    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(std::move(name));
+    if (std::find(names.begin(), names.end(), name) == names.end())
+      names.push_back(std::move(name));
   };
   for (const auto& form : flags) {
     for (const auto name : form.names) add(std::string(name));
@@ -561,7 +566,8 @@ const std::vector<OptionRow>& option_table() {
 const OptionRow* find_option(std::string_view key) {
   for (const auto& row : option_table()) {
     if (row.kind != OptionKind::Service) continue;
-    if (row.key == key || std::find(row.aliases.begin(), row.aliases.end(), key) != row.aliases.end()) {
+    if (row.key == key ||
+        std::find(row.aliases.begin(), row.aliases.end(), key) != row.aliases.end()) {
       return &row;
     }
   }

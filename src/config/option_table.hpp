@@ -9,15 +9,14 @@
 //            it is JSON-only (no flag forms);
 //   Cli      a flag of the command line alone (--help, --config, remote mode's --url, ...).
 
-#include "base/error.hpp"
-#include "config/options.hpp"
-
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "base/error.hpp"
+#include "config/options.hpp"
 
 namespace cservice::config {
 
@@ -43,9 +42,9 @@ enum class OptionType {
 
 // How the flag parser reads one of a row's flag forms.
 struct FlagForm {
-  std::vector<std::string_view> names{};// "-n", "--worker-count", ...; empty: positional
-  std::string_view field{};             // Json rows: the field of the object this flag sets
-  std::string_view value_name{};        // "N", "MS", "FILE" in --help; empty for Bool
+  std::vector<std::string_view> names{};  // "-n", "--worker-count", ...; empty: positional
+  std::string_view field{};               // Json rows: the field of the object this flag sets
+  std::string_view value_name{};          // "N", "MS", "FILE" in --help; empty for Bool
 };
 
 struct OptionRow;
@@ -55,7 +54,7 @@ struct ApplyContext {
   Options& options;
   const std::string& base_dir;  // relative paths are taken from here (empty: current directory)
   const OptionRow& row;
-  std::string_view key;         // the spelling the value was given under (key or alias)
+  std::string_view key;  // the spelling the value was given under (key or alias)
 
   // "bad option KEY (--flag): expected WHAT, got VALUE" (the value shown as JSON).
   Error bad(std::string_view expected, const nlohmann::json& value) const;
@@ -64,16 +63,16 @@ struct ApplyContext {
 struct OptionRow {
   OptionKind kind = OptionKind::Service;
   OptionSection section = OptionSection::Workers;
-  std::string_view key{};                  // JSON key (camelCase), or the Cli flag's own name
-  std::vector<std::string_view> aliases{}; // other JSON keys accepted (the original's names)
-  std::vector<FlagForm> flags{};           // none: JSON only
+  std::string_view key{};                   // JSON key (camelCase), or the Cli flag's own name
+  std::vector<std::string_view> aliases{};  // other JSON keys accepted (the original's names)
+  std::vector<FlagForm> flags{};            // none: JSON only
   OptionType type = OptionType::Text;
-  std::int64_t low = 0;                    // Integer: range
+  std::int64_t low = 0;  // Integer: range
   std::int64_t high = 0;
-  std::vector<std::string_view> choices{}; // Choice
-  nlohmann::json default_value{};          // null: none, or `default_text` says what
-  std::string_view default_text{};         // shown instead of default_value ("processors")
-  std::string_view help{};                 // one line; `code` in backticks for the README
+  std::vector<std::string_view> choices{};  // Choice
+  nlohmann::json default_value{};           // null: none, or `default_text` says what
+  std::string_view default_text{};          // shown instead of default_value ("processors")
+  std::string_view help{};                  // one line; `code` in backticks for the README
 
   // Service rows: checks `value` (already of the row's type when the type is not Json) and
   // stores it into ctx.options. Null for Program (resolved last) and Cli rows.

@@ -1,15 +1,16 @@
 #include "config/options.hpp"
 
-#include "config/option_table.hpp"
-#include "os/spawn.hpp"
-
-#include <algorithm>
-#include <cerrno>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "config/option_table.hpp"
+#include "os/spawn.hpp"
 
 namespace cservice::config {
 namespace {
@@ -55,9 +56,9 @@ Result<const json*> value_of(const json& config, const OptionRow& row, std::stri
     const auto it = config.find(name);
     if (it == config.end()) continue;
     if (found != nullptr) {
-      return make_error(errc::bad_config,
-                        fmt::format("bad option {}: given twice, as {} and as {}; give one",
-                                    row.key, key, name));
+      return make_error(
+          errc::bad_config,
+          fmt::format("bad option {}: given twice, as {} and as {}; give one", row.key, key, name));
     }
     found = &*it;
     key = name;
@@ -143,7 +144,8 @@ std::uint32_t default_worker_count() {
 Result<Options> from_json(const json& config, const std::string& base_dir) {
   if (!config.is_object()) {
     return make_error(errc::bad_config, fmt::format("bad configuration: expected a JSON object "
-                                                    "of options, got {}", config.type_name()));
+                                                    "of options, got {}",
+                                                    config.type_name()));
   }
   std::vector<std::string> known;
   for (const auto& row : option_table()) {
@@ -194,4 +196,3 @@ std::uint32_t default_worker_count() {
   const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? static_cast<std::uint32_t>(n) : 1;
 }
-

@@ -17,8 +17,8 @@ TEST_F(OptionsTest, ConfigFlagServesTheFileWithFlagsOnTopAndTheLastRepeatWins) {
       R"({"workers": ")" + test_worker_binary() +
           R"(", "workerCount": 1, "restartonFailure": true, "cliEnabled": true, "ready": "notify"})",
       false);
-  auto& service = start({"--config", config, "-n", "1", "--workers", "2", "--cli=false",
-                         "--silent", "--", "--ready-after", "20"});
+  auto& service = start({"--config", config, "-n", "1", "--workers", "2", "--cli=false", "--silent",
+                         "--", "--ready-after", "20"});
   ASSERT_TRUE(service.wait_for_count(kReadyLine, 2, 10s, "2 workers ready (the last -n)"))
       << service.output();
   stop_gracefully(service);

@@ -1,9 +1,7 @@
 // The option table is the one declaration of every option: these tests walk the table itself,
 // so an option added to it is checked without a new test.
 
-#include "config/flags.hpp"
 #include "config/option_table.hpp"
-#include "config/options.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,6 +9,9 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include "config/flags.hpp"
+#include "config/options.hpp"
 
 namespace cservice::config {
 namespace {
@@ -20,7 +21,8 @@ using nlohmann::json;
 class OptionTableTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "cservice-table-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "cservice-table-XXXXXX").string();
     ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
     program_ = dir_ + "/server";
@@ -34,18 +36,25 @@ class OptionTableTest : public ::testing::Test {
     switch (row.type) {
       case OptionType::Bool:
         return row.default_value.is_boolean() ? !row.default_value.get<bool>() : true;
-      case OptionType::Integer: return row.high - 1;
-      case OptionType::Ratio: return 0.5;
-      case OptionType::Choice: return row.choices.back();
-      case OptionType::Text: return row.flags[0].value_name == "DIR" ? dir_ : "sample";
+      case OptionType::Integer:
+        return row.high - 1;
+      case OptionType::Ratio:
+        return 0.5;
+      case OptionType::Choice:
+        return row.choices.back();
+      case OptionType::Text:
+        return row.flags[0].value_name == "DIR" ? dir_ : "sample";
       case OptionType::List:
         if (row.flags[0].value_name == "ADDRESS") return {"127.0.0.1:0", "b=127.0.0.1:0"};
         if (row.flags[0].value_name == "DIR") return {dir_, dir_};
         if (row.flags[0].value_name == "CIDR") return {"10.0.0.0/8", "192.168.0.0/16"};
         return nullptr;
-      case OptionType::Map: return {{"A", "1"}, {"B", "x=y"}};
-      case OptionType::Program: return program_;
-      case OptionType::Arguments: return {"-v", "--port", "1"};
+      case OptionType::Map:
+        return {{"A", "1"}, {"B", "x=y"}};
+      case OptionType::Program:
+        return program_;
+      case OptionType::Arguments:
+        return {"-v", "--port", "1"};
       case OptionType::Json:
         if (row.key == "stopSignal") return "SIGINT";
         if (row.key == "accessKey") return "secret";
@@ -127,9 +136,10 @@ TEST_F(OptionTableTest, EveryOptionIsAcceptedByJsonAndFlagsUnderEverySpelling) {
       const std::vector<std::string> spellings =
           row.flags.size() == 1 ? row.flag_names()
                                 : std::vector<std::string>(form.names.begin(), form.names.end());
-      for (const auto& spelling : row.type == OptionType::Program || row.type == OptionType::Arguments
-                                      ? std::vector<std::string>{""}
-                                      : spellings) {
+      for (const auto& spelling :
+           row.type == OptionType::Program || row.type == OptionType::Arguments
+               ? std::vector<std::string>{""}
+               : spellings) {
         std::vector<std::string> words;
         for (const auto& other : row.flags) {  // the other forms of the row, by their first name
           if (&other == &form) continue;
@@ -204,14 +214,16 @@ TEST_F(OptionTableTest, ReadmeHoldsTheGeneratedTable) {
 }
 
 TEST_F(OptionTableTest, TheOriginalsNamesAreAliases) {
-  auto o = from_json({{"workers", program_}, {"restartonFailure", false}, {"cliEnabled", false}}, "");
+  auto o =
+      from_json({{"workers", program_}, {"restartonFailure", false}, {"cliEnabled", false}}, "");
   ASSERT_TRUE(o) << o.error().message;
   EXPECT_EQ(o->program, program_);
   EXPECT_FALSE(o->policy.restart_on_failure);
   EXPECT_FALSE(o->console);
   auto twice = from_json({{"program", program_}, {"cli", true}, {"cliEnabled", false}}, "");
   ASSERT_FALSE(twice);
-  EXPECT_EQ(twice.error().message, "bad option cli: given twice, as cli and as cliEnabled; give one");
+  EXPECT_EQ(twice.error().message,
+            "bad option cli: given twice, as cli and as cliEnabled; give one");
 }
 
 }  // namespace
