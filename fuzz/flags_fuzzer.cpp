@@ -1,6 +1,6 @@
 // Fuzzes the command-line flags (config/flags.hpp): the input is the arguments after the
 // program name, separated by NUL bytes, as they reach main(). They are parsed with
-// config::parse_command_line (CLI11); a serve command line is then loaded with config::load
+// config::parse_command_line (the option table); a serve command line is then loaded with config::load
 // into validated Options, as serve mode does. A target named *.json would make load() read that
 // file, so those are not loaded (the config_fuzzer covers service.json). Check: no exception
 // escapes, bad flags are an Error.

@@ -66,7 +66,9 @@ int main(int argc, char** argv) {
       case config::CommandLine::Action::Serve:
         break;
     }
-    if (!names_a_program(command_line->target)) return app::remote(*command_line);
+    if (command_line->config_file.empty() && !names_a_program(command_line->target)) {
+      return app::remote(*command_line);
+    }
     auto options = config::load(*command_line);
     if (!options) {
       log::error("{}", options.error().message);

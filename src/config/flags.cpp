@@ -1,201 +1,232 @@
 #include "config/flags.hpp"
 
-#include "base/json.hpp"
-#include "config/options.hpp"
-
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <optional>
-#include <set>
 #include <sstream>
-#include <sys/stat.h>
+
+#include "base/check.hpp"
+#include "base/json.hpp"
+#include "config/option_table.hpp"
+#include "config/options.hpp"
 
 namespace cservice::config {
 namespace {
 
 using nlohmann::json;
 
-// A flag's text as JSON: numbers and booleans become typed, anything else stays a string. The
-// validator then says what it expected ("must be a whole number ..., got \"abc\"").
+struct FlagRef {
+  const OptionRow* row;
+  const FlagForm* form;
+};
+
+// Every flag spelling of the table. Two rows claiming one spelling is a bug of the table.
+const std::map<std::string, FlagRef, std::less<>>& flags_by_name() {
+  static const auto map = [] {
+    std::map<std::string, FlagRef, std::less<>> names;
+    for (const auto& row : option_table()) {
+      if (row.flags.size() == 1) {
+        for (auto& name : row.flag_names()) {
+          CSERVICE_CHECK(names.emplace(name, FlagRef{&row, &row.flags[0]}).second,
+                         "a flag spelling is claimed by two options");
+        }
+        continue;
+      }
+      for (const auto& form : row.flags) {
+        for (const auto name : form.names) {
+          CSERVICE_CHECK(names.emplace(std::string(name), FlagRef{&row, &form}).second,
+                         "a flag spelling is claimed by two options");
+        }
+      }
+    }
+    return names;
+  }();
+  return map;
+}
+
+std::optional<bool> bool_word(std::string_view text) {
+  if (text == "true" || text == "yes" || text == "1") return true;
+  if (text == "false" || text == "no" || text == "0") return false;
+  return std::nullopt;
+}
+
+// A flag's text as JSON: numbers become typed, anything else stays a string. The validator then
+// says what it expected ("expected a whole number ..., got \"abc\"").
 json typed(const std::string& text) {
   json value = parse_json(text);
-  if (value.is_discarded() || value.is_object() || value.is_array() || value.is_string()) {
-    return text;
-  }
+  if (value.is_discarded() || !value.is_number()) return text;
   return value;
 }
 
-constexpr const char* kFooter = R"(Exit status: 0 after a clean stop, 1 on a runtime failure,
-2 on bad usage or configuration (nothing is started then).
+std::string shown(std::string_view text) {
+  return json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
-A service.json holds the same options by their JSON names, e.g.
-  {"program": "./server", "workerCount": 4, "listen": ["http=127.0.0.1:8080"]}
-Flags given with a service.json override its keys.)";
+Error usage(std::string message) { return make_error(errc::bad_config, std::move(message)); }
+
+// What a flag's value must be, for "missing value" errors.
+std::string expected_value(const OptionRow& row, const FlagForm& form) {
+  switch (row.type) {
+    case OptionType::Integer:
+      return fmt::format("a whole number from {} to {}", row.low, row.high);
+    case OptionType::Ratio:
+      return "a number from 0 to 1";
+    case OptionType::Choice:
+      return fmt::format("one of {}", fmt::join(row.choices, ", "));
+    default:
+      return std::string(form.value_name);
+  }
+}
+
+// Stores one flag's value into the command line.
+Result<void> store(CommandLine& out, std::string& run, const OptionRow& row, const FlagForm& form,
+                   std::string_view name, const json& value) {
+  if (row.kind == OptionKind::Cli) {
+    if (row.key == "help" && value.get<bool>()) out.action = CommandLine::Action::Help;
+    if (row.key == "version" && value.get<bool>() && out.action != CommandLine::Action::Help) {
+      out.action = CommandLine::Action::Version;
+    }
+    if (row.key == "json") out.json = value.get<bool>();
+    if (row.key == "url") out.url = value.get<std::string>();
+    if (row.key == "ca") out.ca_file = value.get<std::string>();
+    if (row.key == "config") out.config_file = value.get<std::string>();
+    if (row.key == "run") run = value.get<std::string>();
+    return {};
+  }
+  const std::string key(row.key);
+  json& options = out.options;
+  switch (row.type) {
+    case OptionType::List:
+      if (!options[key].is_array()) options[key] = json::array();
+      options[key].push_back(value);
+      break;
+    case OptionType::Map: {
+      const std::string entry = value.get<std::string>();
+      const auto eq = entry.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return usage(fmt::format("bad option {} ({}): expected NAME=VALUE, got {}", key, name,
+                                 shown(entry)));
+      }
+      if (!options[key].is_object()) options[key] = json::object();
+      options[key][entry.substr(0, eq)] = entry.substr(eq + 1);
+      break;
+    }
+    case OptionType::Integer:
+    case OptionType::Ratio:
+      options[key] = typed(value.get<std::string>());
+      break;
+    default:
+      if (!form.field.empty()) {
+        if (!options[key].is_object()) options[key] = json::object();
+        options[key][std::string(form.field)] = value;
+      } else {
+        options[key] = value;  // a repeated flag: the last one counts
+      }
+  }
+  return {};
+}
 
 }  // namespace
 
 Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
-  CLI::App app("cservice runs N copies (workers) of a program, restarts the ones that fail, "
-               "and stops them gracefully.",
-               "cservice");
-  app.footer(kFooter);
-  app.set_help_flag();  // handled below, so parsing stays exception-free for the caller
-
   CommandLine out;
-  bool help = false;
-  bool version = false;
-  app.add_flag("-h,--help", help, "print this help and exit");
-  app.add_flag("-V,--version", version, "print the version and exit");
-  app.add_option("target", out.target, "the worker program, or a service.json file; its arguments follow --")
-      ->type_name("PROGRAM");
-  // Everything after the first "--" belongs to the program, untouched by flag parsing.
-  int own_argc = argc;
-  std::vector<std::string> args;
+  out.options = json::object();
+  out.help = options_help();
+  std::string run;
+  const auto& flags = flags_by_name();
+
   for (int i = 1; i < argc; ++i) {
-    if (std::string_view(argv[i]) == "--") {
-      own_argc = i;
-      args.assign(argv + i + 1, argv + argc);
+    const std::string_view arg = argv[i];
+    if (arg == "--") {
+      // Everything after the first "--" belongs to the program, untouched.
+      if (i + 1 < argc) out.options["args"] = std::vector<std::string>(argv + i + 1, argv + argc);
       break;
     }
+    if (arg.size() < 2 || arg[0] != '-') {
+      if (!out.target.empty()) {
+        return usage(
+            fmt::format("unexpected argument {} after {}: a program's arguments go "
+                        "after --, and a command line to send goes in quotes",
+                        shown(arg), shown(out.target)));
+      }
+      out.target = arg;
+      continue;
+    }
+    // --name, --name=value; -n, -nVALUE, -n=VALUE.
+    std::string_view name = arg;
+    std::optional<std::string_view> attached;
+    if (arg.starts_with("--")) {
+      if (const auto eq = arg.find('='); eq != std::string_view::npos) {
+        name = arg.substr(0, eq);
+        attached = arg.substr(eq + 1);
+      }
+    } else if (arg.size() > 2) {
+      name = arg.substr(0, 2);
+      attached = arg.substr(arg[2] == '=' ? 3 : 2);
+    }
+    const auto found = flags.find(name);
+    if (found == flags.end()) {
+      std::vector<std::string> known;
+      for (const auto& [spelling, ref] : flags) {
+        if (spelling.starts_with("--")) known.push_back(spelling);
+      }
+      const std::string near = name.starts_with("--") ? nearest_name(name, known) : "";
+      return usage(fmt::format("unknown option {}{}", std::string(name),
+                               near.empty() ? "" : fmt::format(" (did you mean {}?)", near)));
+    }
+    const OptionRow& row = *found->second.row;
+    const FlagForm& form = *found->second.form;
+    json value;
+    if (row.type == OptionType::Bool) {
+      std::optional<bool> b = true;
+      if (attached) {
+        b = bool_word(*attached);
+        if (!b) {
+          return usage(
+              fmt::format("bad option {} ({}): expected true or false (or yes, no, 1, "
+                          "0), got {}",
+                          row.key, name, shown(*attached)));
+        }
+      } else if (i + 1 < argc && bool_word(argv[i + 1])) {
+        b = bool_word(argv[++i]);
+      }
+      value = *b;
+    } else if (attached) {
+      value = std::string(*attached);
+    } else if (i + 1 < argc && !std::string_view(argv[i + 1]).starts_with("--")) {
+      value = std::string(argv[++i]);
+    } else {
+      return usage(
+          fmt::format("missing value for {}: expected {}", name, expected_value(row, form)));
+    }
+    if (auto stored = store(out, run, row, form, name, value); !stored) return stored.error();
   }
 
-  struct Flag {
-    const char* names;
-    const char* key;
-    const char* type;
-    const char* help;
-    std::optional<std::string> value;
-  };
-  std::vector<Flag> flags = {
-      {"-n,--worker-count,--workerCount,--workers", "workerCount", "N", "number of workers (default: processors)", {}},
-      {"--restart-on-failure,--restartOnFailure", "restartOnFailure", "BOOL", "true|false (default true)", {}},
-      {"--restart-delay-ms,--restartDelayMs", "restartDelayMs", "MS", "delay before a restart (default 100)", {}},
-      {"--restarts-per-minute,--restartsPerMinute", "restartsPerMinute", "N", "crash-loop cap per worker (default 10)", {}},
-      {"--restart-concurrency-ratio,--restartConcurrencyRatio", "restartConcurrencyRatio", "RATIO", "rolling batches: 1 + floor(n * ratio) (default 0.33)", {}},
-      {"--ready", "ready", "MODE", "auto|notify|started (default auto)", {}},
-      {"--ready-timeout-ms,--readyTimeoutMs", "readyTimeoutMs", "MS", "time to become ready (default 30000)", {}},
-      {"--ready-grace-ms,--readyGraceMs", "readyGraceMs", "MS", "auto: silent worker ready after (default 500)", {}},
-      {"--stop-signal,--stopSignal", "stopSignal", "SIGNAL", "signal asking a worker to stop (default SIGTERM)", {}},
-      {"--stop-timeout-ms,--stopTimeoutMs", "stopTimeoutMs", "MS", "time before SIGKILL (default 10000)", {}},
-      {"--cwd", "cwd", "DIR", "working directory of the workers", {}},
-      {"-k,--access-key,--accessKey", "accessKey", "KEY", "key of the REST API and CLI (starts the API)", {}},
-      {"--host", "host", "HOST", "host of the REST API (default localhost)", {}},
-      {"-p,--port", "port", "PORT", "port of the REST API (default 11987)", {}},
-      {"--allow-http-get,--allowHttpGet", "allowHttpGet", "BOOL", "accept GET on the REST API (default false)", {}},
-      {"--cli", "cli", "BOOL", "read commands typed on the terminal (default true)", {}},
-      {"--command-timeout-ms,--commandTimeoutMs", "commandTimeoutMs", "MS", "time a custom command gets to answer (default 30000)", {}},
-      {"--pid-file,--pidFile", "pidFile", "PATH", "daemon: pid file (default cservice.pid)", {}},
-      {"--log-file,--logFile", "logFile", "PATH", "daemon: log file (default cservice.log)", {}},
-  };
-  for (auto& flag : flags) app.add_option(flag.names, flag.value, flag.help)->type_name(flag.type);
-  std::vector<std::string> listen;
-  app.add_option("-l,--listen", listen,
-                 "socket for the workers, repeatable: PORT, HOST:PORT, NAME=HOST:PORT, unix:PATH")
-      ->allow_extra_args(false)
-      ->type_name("ADDRESS");
-  std::vector<std::string> env;
-  app.add_option("-e,--env", env, "extra environment for the workers, repeatable: NAME=value")
-      ->allow_extra_args(false)
-      ->type_name("NAME=VALUE");
-  std::vector<std::string> command_dirs;
-  app.add_option("--commands", command_dirs,
-                 "directory of command programs, repeatable: each executable is a command")
-      ->allow_extra_args(false)
-      ->type_name("DIR");
-  bool silent = false;
-  app.add_flag("--silent", silent, "do not relay the workers' output");
-  bool raw_output = false;
-  app.add_flag("--raw-output,--rawOutput", raw_output,
-               "relay a worker's bytes as written, terminal escapes included: only for workers "
-               "you trust with your terminal");
-  bool daemon = false;
-  app.add_flag("-d,--daemon", daemon, "run in the background (as cserviced)");
-  std::vector<std::string> local_networks;
-  app.add_option("--local-network", local_networks,
-                 "repeatable: peers in this network count as local (replaces loopback; 'none': "
-                 "no peer is local)")
-      ->allow_extra_args(false)
-      ->type_name("CIDR");
-  std::string ssl_key;
-  std::string ssl_cert;
-  app.add_option("--ssl-key", ssl_key, "the REST API speaks HTTPS with this private key (PEM)")
-      ->type_name("FILE");
-  app.add_option("--ssl-cert", ssl_cert, "... and this certificate (PEM); both are needed")
-      ->type_name("FILE");
-  app.add_flag("--json", out.json, "remote mode: print the raw JSON answer");
-  app.add_option("--url", out.url,
-                 "remote mode: the service, http(s)://HOST:PORT (instead of --host, --port)")
-      ->type_name("URL");
-  app.add_option("--ca", out.ca_file,
-                 "remote mode: HTTPS, trusting this CA (PEM) rather than the system's store")
-      ->type_name("FILE");
-  std::string run;
-  app.add_option("--run", run, "send this command line to the running service")->type_name("LINE");
-
-  out.help = app.help();
-  try {
-    app.parse(own_argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return make_error(errc::bad_config, e.what());
-  }
-  if (help) {
-    out.action = CommandLine::Action::Help;
-    return out;
-  }
-  if (version) {
-    out.action = CommandLine::Action::Version;
-    return out;
-  }
+  if (out.action != CommandLine::Action::Serve) return out;
   if (!run.empty()) {
     if (!out.target.empty()) {
-      return make_error(errc::bad_config, "--run takes the command line; give no program with it");
+      return usage(
+          fmt::format("unexpected argument {}: --run takes the command line, so give no "
+                      "program with it",
+                      shown(out.target)));
     }
     out.action = CommandLine::Action::Remote;
     out.target = run;
   }
-  if (out.target.empty()) {
-    return make_error(errc::bad_config,
-                      "no program given: cservice [options] <program|service.json> [-- args...]");
+  if (out.target.empty() && out.config_file.empty()) {
+    return usage("no program given: cservice [options] <program|service.json> [-- args...]");
   }
-
-  out.options = json::object();
-  // Keys whose values are text whatever they look like (an access key "1e5" stays "1e5").
-  const std::set<std::string_view> text_keys = {"cwd",  "ready",   "stopSignal", "accessKey",
-                                                "host", "pidFile", "logFile"};
-  for (const auto& flag : flags) {
-    if (!flag.value) continue;
-    out.options[flag.key] = text_keys.contains(flag.key) ? json(*flag.value) : typed(*flag.value);
-  }
-  if (!listen.empty()) out.options["listen"] = listen;
-  if (!env.empty()) {
-    json object = json::object();
-    for (const auto& entry : env) {
-      const auto eq = entry.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        return make_error(errc::bad_config,
-                          fmt::format("bad option --env: expected NAME=value, got '{}'", entry));
-      }
-      object[entry.substr(0, eq)] = entry.substr(eq + 1);
-    }
-    out.options["env"] = object;
-  }
-  if (!command_dirs.empty()) out.options["commands"] = command_dirs;
-  if (!ssl_key.empty()) out.options["ssl"]["key"] = ssl_key;
-  if (!ssl_cert.empty()) out.options["ssl"]["cert"] = ssl_cert;
-  if (silent) out.options["silent"] = true;
-  if (raw_output) out.options["rawOutput"] = true;
   // Started as cserviced: serve in the background.
-  const std::string_view name = argv[0];
-  if (daemon || name == "cserviced" || name.ends_with("/cserviced")) out.options["daemon"] = true;
-  if (!local_networks.empty()) {
-    out.options["localNetworks"] = nlohmann::json::array();
-    for (const auto& network : local_networks) {
-      if (network != "none") out.options["localNetworks"].push_back(network);
-    }
+  const std::string_view program_name = argv[0];
+  if ((program_name == "cserviced" || program_name.ends_with("/cserviced")) &&
+      !out.options.contains("daemon")) {
+    out.options["daemon"] = true;
   }
-  if (!args.empty()) out.options["args"] = args;
   return out;
 }
 
@@ -204,41 +235,88 @@ Result<json> read_config_file(const std::string& path) {
   if (!file) return os_error(fmt::format("config {}", path), errno);
   std::stringstream text;
   text << file.rdbuf();
+  const std::string content = text.str();
   try {
-    return json::parse(text.str());
+    return json::parse(content);
   } catch (const json::parse_error& e) {
-    return make_error(errc::bad_config, fmt::format("config {}: {}", path, e.what()));
+    // e.byte is the 1-based offset of the character that broke the parse.
+    const std::size_t end = std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, content.size());
+    std::size_t line = 1;
+    std::size_t column = 1;
+    for (std::size_t i = 0; i < end; ++i) {
+      if (content[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    // nlohmann's text is "[json.exception...] parse error at line L, column C: syntax error
+    // while parsing value - REASON": keep REASON.
+    std::string reason = e.what();
+    if (const auto dash = reason.find(" - "); dash != std::string::npos) {
+      reason.erase(0, dash + 3);
+    } else if (const auto colon = reason.find(": "); colon != std::string::npos) {
+      reason.erase(0, colon + 2);
+    }
+    if (content.find_first_not_of(" \t\r\n") == std::string::npos) {
+      line = 1;
+      column = 1;
+      reason = "the file is empty";
+    }
+    return make_error(errc::bad_config,
+                      fmt::format("config {}: not valid JSON at line {}, column {}: {}", path, line,
+                                  column, reason));
   }
 }
 
 Result<Options> load(const CommandLine& command_line) {
   const std::string& target = command_line.target;
   struct stat st {};
-  const bool is_file_config =
+  const bool target_is_file =
       target.ends_with(".json") && ::stat(target.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-  if (!is_file_config) {
+  if (!command_line.config_file.empty() && target_is_file) {
+    return usage(fmt::format("two service files, --config {} and {}: give one",
+                             shown(command_line.config_file), shown(target)));
+  }
+  const std::string path = target_is_file ? target : command_line.config_file;
+  if (path.empty()) {
     json merged = command_line.options;
     merged["program"] = target;
     return from_json(merged, "");
   }
-  auto file = read_config_file(target);
+  auto file = read_config_file(path);
   if (!file) return file.error();
   if (!file->is_object()) {
-    return make_error(errc::bad_config, fmt::format("config {}: expected a JSON object", target));
+    return usage(fmt::format("config {}: expected a JSON object of options, got {}", path,
+                             file->type_name()));
+  }
+  // A flag replaces the file's key under whichever spelling the file uses (`restartonFailure`).
+  const auto replace = [&](const std::string& key, const json& value) {
+    if (const OptionRow* row = find_option(key); row != nullptr) {
+      for (const auto alias : row->aliases) file->erase(std::string(alias));
+    }
+    (*file)[key] = value;
+  };
+  if (!target_is_file && !target.empty()) {
+    // The program given beside --config replaces the file's, and is found as a program given
+    // alone would be: from the current directory.
+    const bool here = target.find('/') != std::string::npos || ::access(target.c_str(), F_OK) == 0;
+    replace("program", here ? absolute_path(target) : target);
   }
   for (const auto& [key, value] : command_line.options.items()) {
     // --ssl-key or --ssl-cert alone replaces that file of the service.json's `ssl`.
-    if (key == "ssl" && (*file)[key].is_object()) {
-      for (const auto& [field, path] : value.items()) (*file)[key][field] = path;
+    if (key == "ssl" && file->contains(key) && (*file)[key].is_object()) {
+      for (const auto& [field, file_path] : value.items()) (*file)[key][field] = file_path;
     } else {
-      (*file)[key] = value;
+      replace(key, value);
     }
   }
-  const auto slash = target.rfind('/');
-  const std::string dir = slash == std::string::npos ? "" : target.substr(0, slash);
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
   auto options = from_json(*file, dir);
   if (!options) {
-    return make_error(errc::bad_config, fmt::format("config {}: {}", target, options.error().message));
+    return usage(fmt::format("config {}: {}", path, options.error().message));
   }
   return options;
 }

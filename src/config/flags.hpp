@@ -1,6 +1,14 @@
 #pragma once
-// Command-line flags for serve mode, parsed with CLI11 into the same JSON object a service.json
-// holds, so one validator (options.hpp) checks both. Flags override keys of the file.
+// Command-line flags, parsed from the option table (option_table.hpp) into the same JSON object
+// a service.json holds, so one validator (options.hpp) checks both. Flags override keys of the
+// file.
+//
+// Rules: a flag's value follows it (`--port 8080`) or is joined by '=' (`--port=8080`, and for
+// a short flag `-n4` or `-n=4`). A boolean flag alone means true; it takes a value only when the
+// next word is true/false, yes/no or 1/0 (so `--cli ./server` still names the program), or after
+// '='. A flag given twice: the last one counts, as flags override a file; repeatable flags
+// (--listen, --env, --commands, --local-network) add one value each time. Everything after "--"
+// is the program's arguments.
 
 #include "base/error.hpp"
 
@@ -20,16 +28,21 @@ struct CommandLine {
   bool json = false;        // remote mode: print the raw JSON answer
   std::string url;          // remote mode: http(s)://HOST:PORT of the service (--url)
   std::string ca_file;      // remote mode: the CA of the service's certificate (--ca)
+  std::string config_file;  // --config FILE: a service file (the target, if any, is the program)
 };
 
-// Parses argv. Errors name the bad flag. Does not touch the file system.
+// Parses argv. Errors are one sentence naming the flag, the value and what was expected. Does
+// not touch the file system.
 Result<CommandLine> parse_command_line(int argc, const char* const* argv);
 
-// Reads a service.json file into a JSON object (errors name the file, line and column).
+// Reads a service.json file into a JSON object. A bad file is "config FILE: not valid JSON at
+// line L, column C: REASON".
 Result<nlohmann::json> read_config_file(const std::string& path);
 
-// The full options for a command line: the file's keys (if the target is a .json file) with the
-// flags on top, validated. The program and relative paths of a file are taken from its folder.
+// The full options for a command line: the file's keys (--config FILE, or a target that is a
+// .json file) with the flags on top, validated. The program and relative paths of a file are
+// taken from its folder; a program given on the command line with --config, from the current
+// directory.
 Result<struct Options> load(const CommandLine& command_line);
 
 }  // namespace cservice::config

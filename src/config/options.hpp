@@ -1,7 +1,8 @@
 #pragma once
-// Options of a service, from a JSON file, from flags, or (later) from the library's options
-// struct. All sources produce one JSON object with the wire names (camelCase, as the original);
-// one validator, from_json(), turns it into Options or names the bad key or value.
+// Options of a service, from a JSON file, from flags, or from library mode's start(json). All
+// sources produce one JSON object with the wire names (camelCase, as the original); one
+// validator, from_json(), turns it into Options or names the bad key or value. Which keys exist,
+// their types and defaults: the one table, option_table.hpp.
 
 #include "base/error.hpp"
 #include "commands/trust_level.hpp"
@@ -53,13 +54,6 @@ struct Options {
   std::vector<std::string> command_dirs;  // `commands`: directories of command programs
   Milliseconds command_timeout{30000};    // `commandTimeoutMs`: custom commands' time to answer
 };
-
-// Every key from_json() accepts, with a one-line description (for --help and suggestions).
-struct KeyInfo {
-  const char* name;
-  const char* description;
-};
-const std::vector<KeyInfo>& known_keys();
 
 // Validates `config` and resolves the program. Relative paths (program, cwd) are taken from
 // `base_dir` (the config file's directory; empty for the current directory, as for flags).

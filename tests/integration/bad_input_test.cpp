@@ -34,11 +34,20 @@ TEST_F(BadInputTest, ProgramThatIsNotExecutable) {
   expect_refused({path}, "program " + path + ": not executable");
 }
 
-TEST_F(BadInputTest, UnknownFlag) { expect_refused({"--wrokers", "2", test_worker_binary()}, "--wrokers"); }
+TEST_F(BadInputTest, UnknownFlag) {
+  expect_refused({"--wrokers", "2", test_worker_binary()},
+                 "unknown option --wrokers (did you mean --workers?) (see cservice --help)");
+}
+
+TEST_F(BadInputTest, FlagWithoutItsValue) {
+  expect_refused({test_worker_binary(), "--port"},
+                 "missing value for --port: expected a whole number from 0 to 65535");
+}
 
 TEST_F(BadInputTest, BadFlagValue) {
   expect_refused({"--worker-count", "0", test_worker_binary()},
-                 "bad option workerCount: must be a whole number from 1 to 1024, got 0");
+                 "bad option workerCount (--worker-count): expected a whole number from 1 to "
+                 "1024, got 0");
   expect_refused({"--restart-delay-ms", "soon", test_worker_binary()},
                  "bad option restartDelayMs");
   expect_refused({"--stop-signal", "SIGWHAT", test_worker_binary()}, "bad option stopSignal");
@@ -55,7 +64,7 @@ TEST_F(BadInputTest, UnknownConfigKey) {
 
 TEST_F(BadInputTest, MalformedConfigFile) {
   const std::string config = write_file("service.json", "{\"workerCount\": 2,,}", false);
-  expect_refused({config}, "service.json: [json.exception.parse_error");
+  expect_refused({config}, "service.json: not valid JSON at line 1, column 19: unexpected ','");
 }
 
 TEST_F(BadInputTest, BadListenAddress) {

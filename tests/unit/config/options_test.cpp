@@ -95,8 +95,8 @@ TEST_F(OptionsTest, CommandDirectoriesAndTheirTimeout) {
             "commands " + dir_ + "/nope: No such file or directory");
   EXPECT_EQ(error_of({{"commands", program_}}), "commands " + program_ + ": not a directory");
   EXPECT_EQ(error_of({{"commands", 5}}),
-            "bad option commands: must be a directory or an array of directories, got 5");
-  EXPECT_EQ(error_of({{"commandTimeoutMs", 0}}).rfind("bad option commandTimeoutMs:", 0), 0u);
+            "bad option commands (--commands): expected a directory or an array of directories, got 5");
+  EXPECT_EQ(error_of({{"commandTimeoutMs", 0}}).rfind("bad option commandTimeoutMs (", 0), 0u);
   auto flags = load_flags({"--commands", dir_.c_str(), "--commands", dir_.c_str(),
                            "--command-timeout-ms", "900", program_.c_str()});
   ASSERT_TRUE(flags) << flags.error().message;
@@ -111,18 +111,21 @@ TEST_F(OptionsTest, UnknownKeyIsNamedWithTheNearestValidOne) {
 
 TEST_F(OptionsTest, BadValuesAreNamed) {
   EXPECT_EQ(error_of({{"workerCount", 0}}),
-            "bad option workerCount: must be a whole number from 1 to 1024, got 0");
+            "bad option workerCount (--worker-count): expected a whole number from 1 to 1024, got 0");
   EXPECT_EQ(error_of({{"workerCount", "four"}}),
-            "bad option workerCount: must be a whole number from 1 to 1024, got \"four\"");
+            "bad option workerCount (--worker-count): expected a whole number from 1 to 1024, got "
+            "\"four\"");
   EXPECT_EQ(error_of({{"restartOnFailure", "yes"}}),
-            "bad option restartOnFailure: must be true or false, got \"yes\"");
-  EXPECT_EQ(error_of({{"restartDelayMs", -1}}).rfind("bad option restartDelayMs:", 0), 0u);
+            "bad option restartOnFailure (--restart-on-failure): expected true or false, got "
+            "\"yes\"");
+  EXPECT_EQ(error_of({{"restartDelayMs", -1}}).rfind("bad option restartDelayMs (--restart-delay-ms): expected", 0), 0u);
   EXPECT_EQ(error_of({{"restartConcurrencyRatio", 2}}),
-            "bad option restartConcurrencyRatio: must be a number from 0 to 1, got 2");
+            "bad option restartConcurrencyRatio (--restart-concurrency-ratio): expected a number "
+            "from 0 to 1, got 2");
   EXPECT_EQ(error_of({{"ready", "soon"}}),
-            "bad option ready: must be one of auto, notify, started, got \"soon\"");
-  EXPECT_EQ(error_of({{"stopSignal", "SIGNOPE"}}).rfind("bad option stopSignal:", 0), 0u);
-  EXPECT_EQ(error_of({{"env", {{"A", 1}}}}).rfind("bad option env:", 0), 0u);
+            "bad option ready (--ready): expected one of auto, notify, started, got \"soon\"");
+  EXPECT_EQ(error_of({{"stopSignal", "SIGNOPE"}}).rfind("bad option stopSignal (--stop-signal): expected", 0), 0u);
+  EXPECT_EQ(error_of({{"env", {{"A", 1}}}}).rfind("bad option env (--env): expected", 0), 0u);
   EXPECT_EQ(error_of({{"listen", "99999"}}),
             "bad listen address '99999': port must be a number from 0 to 65535");
   EXPECT_EQ(error_of({{"cwd", dir_ + "/nope"}}), "cwd " + dir_ + "/nope: No such file or directory");
@@ -167,7 +170,8 @@ TEST_F(OptionsTest, BadFlagValueGoesThroughTheSameValidator) {
   auto o = load_flags({"--worker-count", "abc", program_.c_str()});
   ASSERT_FALSE(o);
   EXPECT_EQ(o.error().message,
-            "bad option workerCount: must be a whole number from 1 to 1024, got \"abc\"");
+            "bad option workerCount (--worker-count): expected a whole number from 1 to 1024, got "
+            "\"abc\"");
 }
 
 // Found by the flags fuzzer: a flag value that is not UTF-8 was an uncaught exception from the
@@ -176,7 +180,7 @@ TEST_F(OptionsTest, BadFlagValueThatIsNotUtf8IsAnErrorNotAnException) {
   auto o = load_flags({"--local-network", "10\xb6.0.0.0/8", program_.c_str()});
   ASSERT_FALSE(o);
   EXPECT_EQ(o.error().message,
-            "bad option localNetworks: each must be an address or ADDRESS/PREFIX, got "
+            "bad option localNetworks (--local-network): expected an address or ADDRESS/PREFIX, got "
             "\"10\xef\xbf\xbd.0.0.0/8\"");
 }
 
@@ -214,7 +218,7 @@ TEST_F(OptionsTest, SslFilesFromTheFileOrFlagsAreTakenFromTheFilesFolder) {
 
 TEST_F(OptionsTest, SslNeedsBothFilesAndNothingElse) {
   const std::string expected =
-      R"(bad option ssl: must be {"key": "KEY.pem", "cert": "CERT.pem"})";
+      R"(bad option ssl (--ssl-key, --ssl-cert): expected {"key": "KEY.pem", "cert": "CERT.pem"})";
   EXPECT_TRUE(error_of({{"ssl", {{"key", "k.pem"}}}}).starts_with(expected));
   EXPECT_TRUE(error_of({{"ssl", "k.pem"}}).starts_with(expected));
   EXPECT_TRUE(
@@ -231,6 +235,112 @@ TEST_F(OptionsTest, BrokenConfigFileNamesFileAndPlace) {
   ASSERT_FALSE(o);
   EXPECT_NE(o.error().message.find("broken.json"), std::string::npos);
   EXPECT_NE(o.error().message.find("line 2"), std::string::npos);
+}
+
+TEST_F(OptionsTest, BooleanFlagsAreBareOrTakeAValue) {
+  auto bare = load_flags({"--restartOnFailure", "--silent", "--cli", program_.c_str()});
+  ASSERT_TRUE(bare) << bare.error().message;
+  EXPECT_TRUE(bare->policy.restart_on_failure);
+  EXPECT_TRUE(bare->silent);
+  EXPECT_TRUE(bare->console);
+  auto valued = load_flags({"--cli", "false", "--silent=no", "--allow-http-get", "1",
+                            "--restartonFailure", "false", program_.c_str()});
+  ASSERT_TRUE(valued) << valued.error().message;
+  EXPECT_FALSE(valued->console);
+  EXPECT_FALSE(valued->silent);
+  EXPECT_TRUE(valued->control.allow_http_get);
+  EXPECT_FALSE(valued->policy.restart_on_failure);
+  // Only a boolean word is taken as the value: the next word here is the program.
+  auto then_program = load_flags({"--cliEnabled", program_.c_str(), "--", "true"});
+  ASSERT_TRUE(then_program) << then_program.error().message;
+  EXPECT_TRUE(then_program->console);
+  EXPECT_EQ(then_program->program, program_);
+  auto bad = load_flags({"--cli=maybe", program_.c_str()});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message,
+            "bad option cli (--cli): expected true or false (or yes, no, 1, 0), got \"maybe\"");
+}
+
+TEST_F(OptionsTest, ARepeatedFlagKeepsTheLastValueAndRepeatableOnesAddUp) {
+  auto o = load_flags({"-n", "2", "--worker-count=3", "--env", "A=1", "-e", "B=2", "-l", "0",
+                       "--listen", "b=127.0.0.1:0", program_.c_str()});
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->policy.worker_count, 3u);
+  EXPECT_EQ(o->env.size(), 2u);
+  EXPECT_EQ(o->listen.size(), 2u);
+}
+
+TEST_F(OptionsTest, CommandLineMistakesAreOneSentenceEach) {
+  const auto error_of_flags = [&](std::vector<const char*> argv) {
+    auto o = load_flags(std::move(argv));
+    return o ? std::string("(no error)") : o.error().message;
+  };
+  EXPECT_EQ(error_of_flags({"--wrokers", "2", program_.c_str()}),
+            "unknown option --wrokers (did you mean --workers?)");
+  EXPECT_EQ(error_of_flags({"--xyz", program_.c_str()}), "unknown option --xyz");
+  EXPECT_EQ(error_of_flags({program_.c_str(), "--port"}),
+            "missing value for --port: expected a whole number from 0 to 65535");
+  EXPECT_EQ(error_of_flags({"--listen", "--silent", program_.c_str()}),
+            "missing value for --listen: expected ADDRESS");
+  EXPECT_EQ(error_of_flags({program_.c_str(), "extra"}),
+            "unexpected argument \"extra\" after \"" + program_ +
+                "\": a program's arguments go after --, and a command line to send goes in quotes");
+  EXPECT_EQ(error_of_flags({"--env", "NOVALUE", program_.c_str()}),
+            "bad option env (--env): expected NAME=VALUE, got \"NOVALUE\"");
+  EXPECT_EQ(error_of_flags({"--port", "http", program_.c_str()}),
+            "bad option port (--port): expected a whole number from 0 to 65535, got \"http\"");
+}
+
+TEST_F(OptionsTest, SuggestionsOnlyForNearNames) {
+  EXPECT_EQ(error_of({{"tls", 1}}), "unknown option 'tls'");
+  EXPECT_EQ(error_of({{"ssh", 1}}), "unknown option 'ssh' (did you mean 'ssl'?)");
+  EXPECT_EQ(error_of({{"cdw", 1}}), "unknown option 'cdw'");
+  EXPECT_EQ(error_of({{"ssl2", 1}}), "unknown option 'ssl2' (did you mean 'ssl'?)");
+  EXPECT_EQ(error_of({{"restartDelay", 1}}),
+            "unknown option 'restartDelay' (did you mean 'restartDelayMs'?)");
+  EXPECT_EQ(error_of({{"restartDelyMs", 1}}),
+            "unknown option 'restartDelyMs' (did you mean 'restartDelayMs'?)");
+}
+
+TEST_F(OptionsTest, ConfigFlagNamesAServiceFile) {
+  const std::string file = dir_ + "/service.conf";
+  std::ofstream(file) << R"({"workers": "server", "workerCount": 2, "restartonFailure": true})";
+  auto o = load_flags({"--config", file.c_str(), "--restart-on-failure", "false"});
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->program, program_);  // from the file's folder
+  EXPECT_EQ(o->policy.worker_count, 2u);
+  EXPECT_FALSE(o->policy.restart_on_failure);  // the flag wins over the file's alias
+  // A program given with it replaces the file's, found from the current directory.
+  const std::string other = dir_ + "/other";
+  std::ofstream(other) << "#!/bin/sh\n";
+  std::filesystem::permissions(other, std::filesystem::perms::owner_all);
+  const std::string joined = "--config=" + file;
+  auto with_program = load_flags({joined.c_str(), other.c_str()});
+  ASSERT_TRUE(with_program) << with_program.error().message;
+  EXPECT_EQ(with_program->program, other);
+  EXPECT_EQ(with_program->policy.worker_count, 2u);
+  const std::string json_file = dir_ + "/service.json";
+  std::ofstream(json_file) << "{}";
+  auto two = load_flags({"--config", file.c_str(), json_file.c_str()});
+  ASSERT_FALSE(two);
+  EXPECT_EQ(two.error().message,
+            "two service files, --config \"" + file + "\" and \"" + json_file + "\": give one");
+}
+
+TEST_F(OptionsTest, BadJsonFileSaysWhereAndWhyInOneLine) {
+  const std::string file = dir_ + "/broken.json";
+  std::ofstream(file) << "{\"workerCount\": 2,\n \"silent\": }";
+  auto o = load_flags({file.c_str()});
+  ASSERT_FALSE(o);
+  EXPECT_EQ(o.error().message, "config " + file +
+                                   ": not valid JSON at line 2, column 12: unexpected '}'; "
+                                   "expected '[', '{', or a literal");
+  const std::string empty = dir_ + "/empty.json";
+  std::ofstream(empty) << "\n";
+  auto e = load_flags({empty.c_str()});
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().message,
+            "config " + empty + ": not valid JSON at line 1, column 1: the file is empty");
 }
 
 }  // namespace
