@@ -1,6 +1,7 @@
 // cservice: the command-line entry point. The first argument decides the mode, as in the
-// original: an existing file (or a path, or a .json name) is a program or service file to
-// serve; anything else is a command line to send to the running service (remote mode).
+// original: an existing file (or a path, or a .json name, or a name followed by "--" and the
+// program's arguments) is a program or service file to serve; anything else is a command line
+// to send to the running service (remote mode).
 // Startup failures are one clear line and exit status 2, before any worker starts.
 
 #include "app/modes.hpp"
@@ -66,7 +67,9 @@ int main(int argc, char** argv) {
       case config::CommandLine::Action::Serve:
         break;
     }
-    if (command_line->config_file.empty() && !names_a_program(command_line->target)) {
+    // Arguments after "--" are a program's: `cservice node -- server.js` serves node.
+    if (command_line->config_file.empty() && !command_line->options.contains("args") &&
+        !names_a_program(command_line->target)) {
       return app::remote(*command_line);
     }
     auto options = config::load(*command_line);
