@@ -70,7 +70,16 @@ Result<TestRun> parse_test_run(const std::vector<nlohmann::json>& args) {
   if (args.empty()) {
     return make_error(errc::bad_request, fmt::format("test: expected a test script; {}", kUsage));
   }
-  auto script = checked_program("test", args[0]);
+  // Named as the caller would read it: "./check.sh" is "/srv/app/check.sh", not
+  // "/srv/app/./check.sh". Only a leading "./" goes: dropping "dir/.." could name another file
+  // where dir is a symbolic link.
+  nlohmann::json path = args[0];
+  if (path.is_string()) {
+    std::string text = path.get<std::string>();
+    while (text.starts_with("./") && text.size() > 2 && text[2] != '/') text.erase(0, 2);
+    path = text;
+  }
+  auto script = checked_program("test", path);
   if (!script) return script.error();
   TestRun run{std::move(*script), {}, std::nullopt};
   std::size_t at = 1;

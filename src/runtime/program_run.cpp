@@ -112,6 +112,13 @@ void ProgramRun::on_timeout() {
   arm_timer(std::chrono::seconds(1));
 }
 
+void ProgramRun::cancel() {
+  if (exited_ || !child_) return;
+  if (auto sent = child_->signal_group(SIGKILL); !sent) log::warn("{}", sent.error().message);
+  // Bounds the wait for the pipes, as after a time-out.
+  arm_timer(kDrainAfterExit);
+}
+
 void ProgramRun::on_exited(supervisor::ExitStatus status) {
   if (child_) child_->mark_reaped();
   child_.reset();

@@ -66,6 +66,9 @@ class ProgramRun : public std::enable_shared_from_this<ProgramRun> {
   bool is_running() const { return child_.has_value(); }
   // The reaper saw the program exit with `status` (after killing what was left in its group).
   void on_exited(supervisor::ExitStatus status);
+  // Kills the program's process group now (the service is stopping); it reports as usual, with
+  // the exit status the kill gave it, once the reaper has seen it go.
+  void cancel();
 
  private:
   ProgramRun(boost::asio::io_context& io, Done done, Capture capture);

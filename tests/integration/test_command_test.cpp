@@ -11,6 +11,7 @@
 #include <cctype>
 #include <csignal>
 #include <filesystem>
+#include <future>
 
 namespace cservice::testing {
 namespace {
@@ -135,6 +136,25 @@ TEST_F(TestCommandTest, ScriptPastItsTimeoutIsKilledWithWhatItStarted) {
       << "the script or its background child survived the time-out";
   EXPECT_EQ(workers()["workers"][0]["state"], "ready");
   stop_gracefully(service, kKey);
+}
+
+TEST_F(TestCommandTest, StoppingTheServiceEndsARunningTest) {
+  write_file("forever.sh", "#!/bin/sh\nsleep 1000 &\necho started\nsleep 1000\n", true);
+  auto& service = start_service();
+  auto answer = std::async(std::launch::async, [this] { return command("test forever.sh"); });
+  ASSERT_TRUE(service.wait_for(R"(test .*/forever\.sh: running \(no time-out\))", 5s,
+                               "the test started"));
+  // The script runs without a time-out: the service's stop kills it (and its background
+  // child: the fixture's leak check fails for any survivor), and the master exits cleanly.
+  stop_gracefully(service, kKey);
+  ASSERT_TRUE(service.wait_for(R"(test .*/forever\.sh: failed \(killed by SIGKILL\))", 1s,
+                               "the test's end logged before the master exited"));
+  const auto got = answer.get();
+  // The answer may or may not have been written before the loop ended.
+  if (got.status != 0) {
+    EXPECT_EQ(got.status, 500);
+    EXPECT_NE(got.body.find("failed (killed by SIGKILL)"), std::string::npos) << got.body;
+  }
 }
 
 TEST_F(TestCommandTest, BadPathOrTimeoutIsABadRequestThatRunsNothing) {
