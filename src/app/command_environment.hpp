@@ -4,11 +4,11 @@
 // (CSERVICE_*, NOTIFY_SOCKET, LISTEN_*), and, when the REST API runs, where and how to reach the
 // service: CSERVICE_HOST, CSERVICE_PORT, CSERVICE_URL and CSERVICE_ACCESS_KEY (the first key).
 
-#include "config/options.hpp"
-#include "control/http_server.hpp"
-
 #include <string>
 #include <vector>
+
+#include "config/options.hpp"
+#include "control/http_server.hpp"
 
 namespace cservice::app {
 

@@ -6,8 +6,7 @@ namespace cservice::app {
 
 commands::TestRunner test_runner(runtime::Runtime& rt, std::vector<std::string> env) {
   auto shared_env = std::make_shared<const std::vector<std::string>>(std::move(env));
-  return [&rt, shared_env](commands::TestRun run,
-                           std::function<void(commands::TestOutcome)> done) {
+  return [&rt, shared_env](commands::TestRun run, std::function<void(commands::TestOutcome)> done) {
     const TimePoint started = rt.clock().now();
     runtime::RunSpec spec{run.script, std::move(run.args), *shared_env, run.timeout,
                           runtime::Capture::MergedTail};

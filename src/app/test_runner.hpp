@@ -4,11 +4,11 @@
 // and stderr captured together and their tail kept, and the run's time-out applied to its whole
 // process group. Loop thread only; `rt` must outlive the runner.
 
-#include "commands/test_run.hpp"
-#include "runtime/runtime.hpp"
-
 #include <string>
 #include <vector>
+
+#include "commands/test_run.hpp"
+#include "runtime/runtime.hpp"
 
 namespace cservice::app {
 

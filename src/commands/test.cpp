@@ -1,10 +1,10 @@
-#include "base/log.hpp"
-#include "commands/registry.hpp"
-#include "commands/test_run.hpp"
-
 #include <fmt/format.h>
 
 #include <memory>
+
+#include "base/log.hpp"
+#include "commands/registry.hpp"
+#include "commands/test_run.hpp"
 
 namespace cservice::commands {
 
@@ -19,8 +19,7 @@ Command test_command() {
       "killed with its process group and fails. Answers when it is over.",
       // It runs a program of the caller's choosing, as the master's user: local by default.
       TrustLevel::Local,
-      [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,
-         Reply reply) {
+      [](Context& context, const Registry&, const std::vector<nlohmann::json>& args, Reply reply) {
         auto run = parse_test_run(args);
         if (!run) {
           reply.fail(run.error());

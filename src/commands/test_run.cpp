@@ -1,11 +1,11 @@
 #include "commands/test_run.hpp"
 
-#include "base/text.hpp"
-#include "commands/registry.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
+
+#include "base/text.hpp"
+#include "commands/registry.hpp"
 
 namespace cservice::commands {
 namespace {
@@ -104,9 +104,9 @@ Result<TestRun> parse_test_run(const std::vector<nlohmann::json>& args) {
     const auto& list = (*options)["args"];
     if (!list.is_array() ||
         std::any_of(list.begin(), list.end(), [](const auto& a) { return !a.is_string(); })) {
-      return make_error(errc::bad_request,
-                        fmt::format("test: args must be an array of strings, got {}",
-                                    json_text(list)));
+      return make_error(
+          errc::bad_request,
+          fmt::format("test: args must be an array of strings, got {}", json_text(list)));
     }
     run.args = list.get<std::vector<std::string>>();
   }

@@ -10,18 +10,17 @@
 // The runner itself is the runtime's (app/ wires Runtime::run_program into Context::run_test);
 // everything here is pure.
 
-#include "base/clock.hpp"
-#include "base/error.hpp"
-#include "supervisor/types.hpp"
-
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "base/clock.hpp"
+#include "base/error.hpp"
+#include "supervisor/types.hpp"
 
 namespace cservice::commands {
 
@@ -34,7 +33,7 @@ struct TestRun {
 // How a run ended, as the runner saw it.
 struct TestOutcome {
   std::optional<supervisor::ExitStatus> status;  // nullopt: it did not start
-  bool timed_out = false;   // killed when the time-out ran out
+  bool timed_out = false;                        // killed when the time-out ran out
   std::string output;       // stdout and stderr in the order written: their last bytes
   bool truncated = false;   // earlier output was dropped
   std::string start_error;  // why it did not start

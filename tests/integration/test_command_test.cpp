@@ -3,15 +3,14 @@
 // output; past its time-out it is killed with its process group. Local by default, and
 // replaceable by library code.
 
-#include "http_client.hpp"
-#include "integration_test.hpp"
-
-#include <nlohmann/json.hpp>
-
 #include <cctype>
 #include <csignal>
 #include <filesystem>
 #include <future>
+#include <nlohmann/json.hpp>
+
+#include "http_client.hpp"
+#include "integration_test.hpp"
 
 namespace cservice::testing {
 namespace {
@@ -85,8 +84,7 @@ TEST_F(TestCommandTest, ScriptThatChecksTheRunningServicePasses) {
 
 TEST_F(TestCommandTest, FailingScriptFailsWithItsOutput) {
   write_file("fails.sh",
-             "#!/bin/sh\necho 'checking the service'\necho 'health is not ok' >&2\nexit 3\n",
-             true);
+             "#!/bin/sh\necho 'checking the service'\necho 'health is not ok' >&2\nexit 3\n", true);
   write_file("crashes.sh", "#!/bin/sh\nkill -SEGV $$\n", true);
   auto& service = start_service();
 
@@ -142,8 +140,8 @@ TEST_F(TestCommandTest, StoppingTheServiceEndsARunningTest) {
   write_file("forever.sh", "#!/bin/sh\nsleep 1000 &\necho started\nsleep 1000\n", true);
   auto& service = start_service();
   auto answer = std::async(std::launch::async, [this] { return command("test forever.sh"); });
-  ASSERT_TRUE(service.wait_for(R"(test .*/forever\.sh: running \(no time-out\))", 5s,
-                               "the test started"));
+  ASSERT_TRUE(
+      service.wait_for(R"(test .*/forever\.sh: running \(no time-out\))", 5s, "the test started"));
   // The script runs without a time-out: the service's stop kills it (and its background
   // child: the fixture's leak check fails for any survivor), and the master exits cleanly.
   stop_gracefully(service, kKey);
@@ -166,10 +164,12 @@ TEST_F(TestCommandTest, BadPathOrTimeoutIsABadRequestThatRunsNothing) {
 
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"test", "test: expected a test script; usage: test testScript [timeout]"},
-      {"test ./missing.sh", "test: program " + temp_dir() + "/missing.sh: No such file or directory"},
+      {"test ./missing.sh",
+       "test: program " + temp_dir() + "/missing.sh: No such file or directory"},
       {"test notes.txt", "test: program " + temp_dir() + "/notes.txt: Permission denied"},
-      {"test touch.sh -5", "test: timeout must be milliseconds, a whole number from 0 (none) to "
-                           "604800000, got -5"},
+      {"test touch.sh -5",
+       "test: timeout must be milliseconds, a whole number from 0 (none) to "
+       "604800000, got -5"},
       {"test touch.sh soon", "got \"soon\""},
       {R"(test touch.sh {"timeout": 1.5})", "got 1.5"},
       {R"(test touch.sh {"args": "x"})", "test: args must be an array of strings, got \"x\""},
@@ -216,13 +216,12 @@ TEST_F(TestCommandTest, IsRefusedToARemoteCallerAndListedInHelp) {
 TEST_F(TestCommandTest, LibraryCodeReplacesTheBuiltIn) {
   // library_test_service registers on("test", ...), answering with its arguments: the script
   // named here does not exist, so the built-in would refuse it.
-  auto& service = start_program(library_test_service_binary(),
-                                {json{{"accessKey", kKey},
-                                      {"host", "127.0.0.1"},
-                                      {"port", 0},
-                                      {"workerCount", 1},
-                                      {"cli", false}}
-                                     .dump()});
+  auto& service = start_program(library_test_service_binary(), {json{{"accessKey", kKey},
+                                                                     {"host", "127.0.0.1"},
+                                                                     {"port", 0},
+                                                                     {"workerCount", 1},
+                                                                     {"cli", false}}
+                                                                    .dump()});
   port_ = service.api_port();
   ASSERT_TRUE(service.wait_for("starting -> ready", 10s, "the worker ready"));
   const auto answer = command("test ./no-such-script.sh 100");

@@ -30,9 +30,7 @@ class TestRunTest : public ::testing::Test {
     EXPECT_EQ(run.error().code, make_error_code(errc::bad_request));
     return run.error().message;
   }
-  TestRun run(std::optional<Milliseconds> timeout = std::nullopt) {
-    return {script_, {}, timeout};
-  }
+  TestRun run(std::optional<Milliseconds> timeout = std::nullopt) { return {script_, {}, timeout}; }
 
   std::string dir_;
   std::string script_;
@@ -47,8 +45,7 @@ TEST_F(TestRunTest, PositionalTimeoutAndOptionsObjectWhichWins) {
   auto positional = parse_test_run({json(script_), json(5000)});
   ASSERT_TRUE(positional) << positional.error().message;
   EXPECT_EQ(positional->timeout, Milliseconds(5000));
-  EXPECT_FALSE(parse_test_run({json(script_), json(0)}).value().timeout.has_value())
-      << "0 is none";
+  EXPECT_FALSE(parse_test_run({json(script_), json(0)}).value().timeout.has_value()) << "0 is none";
 
   auto both = parse_test_run(
       {json(script_), json(5000), json{{"timeout", 200}, {"args", {"fast", "--verbose"}}}});
@@ -122,9 +119,8 @@ TEST(OutputTailTest, KeepsAtMostFourKibibytesCutAtACharacter) {
 }
 
 TEST_F(TestRunTest, ExitZeroPassesWithTheTailOfItsOutput) {
-  auto answer =
-      test_answer(run(), {supervisor::ExitStatus::exited(0), false, "ok 1\nok 2\n", false, "",
-                          Milliseconds(42)});
+  auto answer = test_answer(run(), {supervisor::ExitStatus::exited(0), false, "ok 1\nok 2\n", false,
+                                    "", Milliseconds(42)});
   ASSERT_TRUE(answer) << answer.error().message;
   EXPECT_EQ(*answer, (json{{"test", script_},
                            {"passed", true},
@@ -147,23 +143,23 @@ TEST_F(TestRunTest, AnyOtherEndIsAFailureNamingTheScriptHowItEndedAndItsOutput) 
   EXPECT_EQ(crashed.error().message,
             "test " + script_ + ": failed (killed by SIGSEGV) after 5 ms; no output");
 
-  auto timed_out = test_answer(run(Milliseconds(300)), {supervisor::ExitStatus::killed(SIGKILL),
-                                                        true, "waiting\n", false, "",
-                                                        Milliseconds(301)});
+  auto timed_out = test_answer(
+      run(Milliseconds(300)),
+      {supervisor::ExitStatus::killed(SIGKILL), true, "waiting\n", false, "", Milliseconds(301)});
   ASSERT_FALSE(timed_out);
   EXPECT_EQ(timed_out.error().message,
             "test " + script_ +
                 ": timed out after 300 ms (killed with its process group); output:\nwaiting");
 
-  auto cut = test_answer(run(), {supervisor::ExitStatus::exited(1), false, "the end\n", true, "",
-                                 Milliseconds(7)});
+  auto cut = test_answer(
+      run(), {supervisor::ExitStatus::exited(1), false, "the end\n", true, "", Milliseconds(7)});
   ASSERT_FALSE(cut);
   EXPECT_EQ(cut.error().message,
             "test " + script_ + ": failed (exit 1) after 7 ms; last output:\nthe end");
 
-  auto not_started = test_answer(
-      run(), {std::nullopt, false, "", false, "spawn " + script_ + ": Exec format error",
-              Milliseconds(0)});
+  auto not_started =
+      test_answer(run(), {std::nullopt, false, "", false,
+                          "spawn " + script_ + ": Exec format error", Milliseconds(0)});
   ASSERT_FALSE(not_started);
   EXPECT_EQ(not_started.error().code, make_error_code(errc::internal));
   EXPECT_EQ(not_started.error().message,
