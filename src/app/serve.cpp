@@ -1,10 +1,12 @@
 // Serve mode: bind the listening sockets, start the runtime and, with an access key, the REST
 // API on the same loop.
 
+#include "app/command_environment.hpp"
 #include "app/console.hpp"
 #include "app/daemon.hpp"
 #include "app/modes.hpp"
 #include "app/running.hpp"
+#include "app/test_runner.hpp"
 #include "app/version.hpp"
 #include "base/log.hpp"
 #include "base/text.hpp"
@@ -24,8 +26,6 @@
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
-
-extern char** environ;
 
 namespace cservice::app {
 namespace {
@@ -47,28 +47,6 @@ std::optional<commands::ProcessStats> read_process_stats(Pid pid) {
   const double cpu = (std::stod(values[11]) + std::stod(values[12])) / ticks;
   const auto pages = std::stoull(values[21]);
   return commands::ProcessStats{pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)), cpu};
-}
-
-// The environment of a directory command: the master's, and where the service answers (`http`,
-// if it runs).
-std::vector<std::string> command_environment(const config::Options& options,
-                                             const controlplane::HttpServer* http) {
-  std::vector<std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    const std::string_view entry(*e);
-    if (!entry.starts_with("CSERVICE_") && !entry.starts_with("NOTIFY_SOCKET=") &&
-        !entry.starts_with("LISTEN_")) {
-      env.emplace_back(entry);
-    }
-  }
-  if (http != nullptr) {
-    const auto& control = options.control;
-    env.push_back("CSERVICE_HOST=" + control.host);
-    env.push_back(fmt::format("CSERVICE_PORT={}", http->port()));
-    env.push_back(fmt::format("CSERVICE_URL={}://{}/cli", http->scheme(), http->address()));
-    env.push_back("CSERVICE_ACCESS_KEY=" + control.keys.front().secret);
-  }
-  return env;
 }
 
 // Adds a command for each program of the commands directories, run by `rt`.
@@ -215,6 +193,7 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
   if (auto added = add_directory_commands(options, rt, http.get(), registry); !added) {
     return fail(kExitUsage, added.error().message);
   }
+  context.run_test = test_runner(rt, command_environment(options, http.get()));
 
   Running running{rt.io(), registry, rt.events(), control_plane, options.command_timeout};
   // Workers' commands and events, at level local: they run on this machine, but are not the

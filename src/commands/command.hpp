@@ -6,6 +6,7 @@
 #include "base/clock.hpp"
 #include "base/error.hpp"
 #include "base/ids.hpp"
+#include "commands/test_run.hpp"
 #include "commands/trust_level.hpp"
 
 #include <nlohmann/json.hpp>
@@ -56,6 +57,9 @@ struct Context {
   // Stops every worker, then the master exits; `force` kills them at once, else each gets
   // `stop_timeout` (default stopTimeoutMs) before SIGKILL.
   std::function<void(bool force, std::optional<Milliseconds> stop_timeout)> shutdown_service;
+  // Runs a test script against the service (the `test` command; an upgrade's gate may use it
+  // too). Empty where no runtime runs programs.
+  TestRunner run_test = {};
 };
 
 class Registry;

@@ -60,6 +60,7 @@ void add_builtins(Registry& registry) {
   registry.add(shutdown_command());
   registry.add(start_command());
   registry.add(exit_command());
+  registry.add(test_command());
 }
 
 Result<std::optional<Pid>> parse_target(const std::string& command,

@@ -41,6 +41,7 @@ Command upgrade_command();
 Command shutdown_command();
 Command start_command();
 Command exit_command();
+Command test_command();
 
 // Argument helpers for the built-ins.
 // "all" -> nullopt; a pid -> that pid. Anything else is a bad request naming `command`.

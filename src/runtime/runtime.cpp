@@ -85,8 +85,15 @@ int Runtime::run() {
 }
 
 void Runtime::run_program(const RunSpec& spec, ProgramRun::Done done) {
-  auto run = ProgramRun::start(io_, spec, std::move(done));
-  if (run->is_running()) programs_.emplace(to_int(run->pid()), std::move(run));
+  ++unanswered_programs_;
+  auto run = ProgramRun::start(io_, spec, [this, done = std::move(done)](ProgramResult result) {
+    done(std::move(result));
+    --unanswered_programs_;
+    if (finishing_) on_output_closed();
+  });
+  if (!run->is_running()) return;
+  if (finishing_) run->cancel();  // too late: the service is stopping
+  programs_.emplace(to_int(run->pid()), std::move(run));
 }
 
 void Runtime::on_signal(int signal) {
@@ -249,11 +256,16 @@ void Runtime::finish() {
   drain_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) stop_loop();
   });
+  // Programs still running (a test without a time-out) end with the service, and are answered
+  // while the loop still runs: an answer given after it would find its caller gone.
+  for (const auto& [pid, run] : programs_) run->cancel();
   on_output_closed();
 }
 
 void Runtime::on_output_closed() {
-  if (finishing_ && spawner_->open_relays() == 0) output_->when_flushed([this] { stop_loop(); });
+  if (finishing_ && spawner_->open_relays() == 0 && unanswered_programs_ == 0) {
+    output_->when_flushed([this] { stop_loop(); });
+  }
 }
 
 void Runtime::stop_loop() {

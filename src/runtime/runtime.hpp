@@ -62,8 +62,10 @@ class Runtime {
   // process group it joined.
   std::optional<Pid> worker_of(PeerCredentials sender) const;
 
-  // Runs a short-lived program (a directory command) on the loop; `done` gets its outcome. The
-  // runtime's reaper collects it, as it does workers.
+  // Runs a short-lived program (a directory command, a test) on the loop; `done` gets its
+  // outcome. The runtime's reaper collects it, as it does workers. One still running when the
+  // last worker has gone is killed, and the loop ends after its `done` has run (or when the
+  // output drain limit is reached).
   void run_program(const RunSpec& spec, ProgramRun::Done done);
 
   // Starts the workers and runs the loop until every worker has stopped after a stop signal.
@@ -96,6 +98,7 @@ class Runtime {
   boost::asio::steady_timer drain_timer_;
   boost::asio::signal_set signals_;
   std::map<pid_t, std::shared_ptr<ProgramRun>> programs_;  // running, by pid
+  std::size_t unanswered_programs_ = 0;  // started, `done` not yet called: the loop waits for them
   int interrupts_ = 0;
   bool finishing_ = false;
 };

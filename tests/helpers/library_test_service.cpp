@@ -20,6 +20,7 @@
 //   lockdown         control({{"version", "local"}}) at runtime
 //   secret           registered with level local
 //   health           overrides the built-in: {"custom": true}
+//   test ARGS        overrides the built-in, keeping its help and level: {"customTest": ARGS}
 // Subscribers print "event NAME DATA" for workerStart and fromWorker. A control() and an on()
 // with a bad level are refused before start ("refused: ...").
 
@@ -108,6 +109,9 @@ void add_commands() {
                {"secret", "For local callers.", "local"});
   cservice::on("health", [](const cservice::Args&, cservice::Reply reply) {
     reply.ok({{"custom", true}});
+  });
+  cservice::on("test", [](const cservice::Args& args, cservice::Reply reply) {
+    reply.ok({{"customTest", args}});
   });
   for (const char* event : {"workerStart", "fromWorker"}) {
     cservice::on(event, [](const cservice::Event& e) {

@@ -9,7 +9,7 @@ TEST(RegistryTest, BuiltinsHaveTheOriginalsDefaultLevels) {
   Registry registry;
   add_builtins(registry);
   for (const char* name : {"help", "workers", "health", "info", "version", "start", "restart",
-                           "shutdown", "upgrade", "exit"}) {
+                           "shutdown", "upgrade", "exit", "test"}) {
     const Command* command = registry.find(name);
     ASSERT_NE(command, nullptr) << name;
     EXPECT_FALSE(command->usage.empty()) << name;
@@ -17,6 +17,7 @@ TEST(RegistryTest, BuiltinsHaveTheOriginalsDefaultLevels) {
   }
   EXPECT_EQ(registry.required_level("exit"), TrustLevel::Local);
   EXPECT_EQ(registry.required_level("help"), TrustLevel::Local);
+  EXPECT_EQ(registry.required_level("test"), TrustLevel::Local);
   EXPECT_EQ(registry.required_level("restart"), TrustLevel::Remote);
   EXPECT_EQ(registry.required_level("nosuch"), TrustLevel::Disabled);
 }
