@@ -220,7 +220,9 @@ Result<std::optional<Milliseconds>> timeout_option(const std::string& command,
                                                    const nlohmann::json& options) {
   if (!options.contains("timeout")) return std::optional<Milliseconds>();
   const auto& t = options["timeout"];
-  if (!t.is_number_integer() || t.get<long long>() < 0) {
+  // At most a week: a larger number would overflow the deadline it becomes.
+  constexpr long long kMaxTimeout = 7LL * 24 * 3600 * 1000;
+  if (!t.is_number_integer() || t.get<long long>() < 0 || t.get<long long>() > kMaxTimeout) {
     return make_error(errc::bad_request,
                       fmt::format("{}: timeout must be milliseconds (a whole number), got {}",
                                   command, json_text(t)));

@@ -11,7 +11,7 @@ namespace cservice::commands {
 Command test_command() {
   return {
       "test",
-      "test testScript [timeout] {\"timeout\": ms, \"args\": [...]}",
+      "test testScript [timeout] [{\"timeout\": ms, \"args\": [...]}]",
       "Runs a test script against the running service, with its address and access key in the "
       "environment (CSERVICE_URL, CSERVICE_HOST, CSERVICE_PORT, CSERVICE_ACCESS_KEY) and the "
       "master's working directory as the base of a relative path. Exit status 0 passes; any "

@@ -49,6 +49,9 @@ TEST(RegistryTest, ArgumentHelpers) {
   EXPECT_EQ(timeout_option("restart", json({{"timeout", -5}})).error().message,
             "restart: timeout must be milliseconds (a whole number), got -5");
   EXPECT_EQ(timeout_option("restart", json({{"timeout", 5}})).value(), Milliseconds(5));
+  // A number that would overflow the deadline it becomes is refused.
+  EXPECT_FALSE(timeout_option("restart", json({{"timeout", 9000000000000000000LL}})));
+  EXPECT_TRUE(timeout_option("restart", json({{"timeout", 604800000}})));
 }
 
 // The seed's positional forms beside the options object, which wins where both are given.
