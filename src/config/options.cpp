@@ -186,13 +186,3 @@ Result<Options> from_json(const json& config, const std::string& base_dir) {
 }
 
 }  // namespace cservice::config
-
-std::uint32_t default_worker_count() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (::sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) {
-    return static_cast<std::uint32_t>(CPU_COUNT(&set));
-  }
-  const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? static_cast<std::uint32_t>(n) : 1;
-}
