@@ -11,6 +11,7 @@
 #include "app/console.hpp"
 #include "app/modes.hpp"
 #include "base/log.hpp"
+#include "commands/answer.hpp"
 #include "control/http_client.hpp"
 
 #include <boost/url/parse.hpp>
@@ -57,25 +58,28 @@ std::optional<controlplane::ClientTls> client_tls(const config::ControlSettings&
 }
 
 int remote(const config::CommandLine& command_line) {
-  auto settings = config::control_from_json(command_line.options);
-  if (!settings) {
-    log::error("{}", settings.error().message);
+  const AnswerFormat format = command_line.json ? AnswerFormat::Json : AnswerFormat::Readable;
+  // Bad usage (exit status 2): with --json a script gets its JSON answer too.
+  const auto usage_error = [format](const std::string& message) {
+    if (format == AnswerFormat::Json) {
+      print_answer(commands::failure(400, message), format);
+    } else {
+      log::error("{}", message);
+    }
     return kExitUsage;
-  }
+  };
+  auto settings = config::control_from_json(command_line.options);
+  if (!settings) return usage_error(settings.error().message);
   Target target{settings->host, settings->port, false};
   if (!command_line.url.empty()) {
     auto parsed = parse_url(command_line.url);
-    if (!parsed) {
-      log::error("{}", parsed.error().message);
-      return kExitUsage;
-    }
+    if (!parsed) return usage_error(parsed.error().message);
     target = *parsed;
   }
   const std::string key = settings->keys.empty() ? std::string() : settings->keys.front().secret;
   auto answer = controlplane::send_command(
       target.host, target.port, key, command_line.target, std::chrono::minutes(10),
       client_tls(*settings, command_line.ca_file, target.https));
-  const AnswerFormat format = command_line.json ? AnswerFormat::Json : AnswerFormat::Readable;
   if (!answer) {
     // No answer at all: with --json a script still gets one, in the same shape as a refusal.
     if (format == AnswerFormat::Json) {

@@ -148,6 +148,14 @@ TEST_F(ConsoleTest, JsonPrintsTheAnswerOnStdoutWhateverTheOutcome) {
   const json& none = nobody_run.out;
   EXPECT_EQ(none["status"], 503) << nobody.output();
   EXPECT_NE(none.value("error", "").find("no service answers on 127.0.0.1:1"), std::string::npos);
+
+  // Bad usage: exit status 2, and still a JSON answer.
+  auto& bad_url = start({"workers", "--access-key", kKey, "--url", "ftp://127.0.0.1:1", "--json"}, {},
+                        {}, ServiceProcess::Stdin::Null, ServiceProcess::Output::HeldStdout);
+  auto bad_url_run = finish(bad_url);
+  EXPECT_EQ(bad_url_run.status, 2) << bad_url.output();
+  EXPECT_EQ(bad_url_run.out["status"], 400) << bad_url.output();
+  EXPECT_NE(bad_url_run.out.value("error", "").find("bad --url"), std::string::npos);
 }
 
 class OriginalMasterTest : public ConsoleTest {
