@@ -3,6 +3,7 @@
 #include "base/json.hpp"
 #include "base/log.hpp"
 #include "commands/answer.hpp"
+#include "control/command_line.hpp"
 #include "control/http_client.hpp"
 
 #include <boost/asio/read_until.hpp>
@@ -31,12 +32,12 @@ bool is_blank(const std::string& line) {
   return line.find_first_not_of(" \t\r") == std::string::npos;
 }
 
-// The command's name: the line's first word.
-std::string first_word(const std::string& line) {
-  const auto begin = line.find_first_not_of(" \t\r");
-  if (begin == std::string::npos) return {};
-  const auto end = line.find_first_of(" \t\r", begin);
-  return line.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+// Whether `line` runs the command `exit`, however its name is written (`exit`, `"exit" "now"`,
+// `'exit' now`): the name the service would read. A line that does not parse is sent, and
+// refused there.
+bool is_exit(const std::string& line) {
+  const auto parsed = controlplane::parse_command_line(line);
+  return parsed && parsed->name == "exit";
 }
 
 }  // namespace
@@ -132,7 +133,7 @@ int attached_console(const std::string& host, std::uint16_t port, const std::str
     }
     // In the original too, `exit` in an attached console leaves the console, not the service
     // (whose `exit now` would stop it at once).
-    if (first_word(line) == "exit") {
+    if (is_exit(line)) {
       log::info("leaving the console; the service keeps running (shutdown all stops it)");
       return 0;
     }

@@ -4,9 +4,11 @@
 // to send to the running service (remote mode).
 // Startup failures are one clear line and exit status 2, before any worker starts.
 
+#include "app/console.hpp"
 #include "app/modes.hpp"
 #include "app/version.hpp"
 #include "base/log.hpp"
+#include "commands/answer.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -16,10 +18,23 @@
 
 namespace {
 
+// An existing file is a program (or service file); else a target with a blank is a command line
+// (`cservice "start ./server /srv 5000"`), and one with a '/' or a .json name a program.
 bool names_a_program(const std::string& target) {
   struct stat st {};
-  return ::stat(target.c_str(), &st) == 0 || target.find('/') != std::string::npos ||
-         target.ends_with(".json");
+  if (::stat(target.c_str(), &st) == 0) return true;
+  if (target.find_first_of(" \t") != std::string::npos) return false;
+  return target.find('/') != std::string::npos || target.ends_with(".json");
+}
+
+// Whether the command line asks for --json (before "--": after it, words are a program's).
+bool asks_for_json(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--") return false;
+    if (arg == "--json") return true;
+  }
+  return false;
 }
 
 // A key given on the command line can be read by every local user in /proc/PID/cmdline. Once
@@ -52,7 +67,13 @@ int main(int argc, char** argv) {
     auto command_line = config::parse_command_line(argc, argv);
     hide_keys(argc, argv);
     if (!command_line) {
-      log::error("{} (see cservice --help)", command_line.error().message);
+      const std::string message = command_line.error().message + " (see cservice --help)";
+      // A script that asked for JSON gets it for bad usage too.
+      if (asks_for_json(argc, argv)) {
+        app::print_answer(commands::failure(400, message), app::AnswerFormat::Json);
+      } else {
+        log::error("{}", message);
+      }
       return app::kExitUsage;
     }
     switch (command_line->action) {

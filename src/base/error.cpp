@@ -17,6 +17,7 @@ class Category final : public std::error_category {
       case errc::not_found: return "not found";
       case errc::timed_out: return "timed out";
       case errc::internal: return "internal error";
+      case errc::failed: return "failed";
     }
     return "unknown error";
   }

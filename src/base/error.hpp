@@ -26,6 +26,7 @@ enum class errc {
   not_found,
   timed_out,
   internal,  // our bug, reported to the caller rather than crashing
+  failed,    // the operation ran and did not succeed (a rollout rolled back, a test failed)
 };
 const std::error_category& cservice_category() noexcept;
 std::error_code make_error_code(errc e) noexcept;

@@ -4,9 +4,12 @@ namespace cservice::commands {
 
 int status_of(const Error& error) {
   if (error.code == make_error_code(errc::not_found)) return 404;
-  if (error.code == make_error_code(errc::internal)) return 500;
+  if (error.code == make_error_code(errc::busy)) return 409;
+  if (error.code == make_error_code(errc::internal) || error.code == make_error_code(errc::failed)) {
+    return 500;
+  }
   if (error.code == make_error_code(errc::timed_out)) return 504;
-  // A bad request or argument, a busy service, a program that cannot start: the caller's to fix.
+  // A bad request or argument, a program that cannot start: the caller's to fix.
   return 400;
 }
 
@@ -14,8 +17,9 @@ errc code_of_status(int status) {
   switch (status) {
     case 400: return errc::bad_request;
     case 404: return errc::not_found;
+    case 409: return errc::busy;
     case 504: return errc::timed_out;
-    default: return errc::internal;
+    default: return errc::failed;
   }
 }
 

@@ -14,8 +14,9 @@
 
 namespace cservice::commands {
 
-// The status of an error: 404 not found, 500 a failure inside the command or a bug of ours,
-// 504 no answer in time, else 400 (a bad request or argument, a busy service).
+// The status of an error: 404 not found, 409 busy (another operation runs, or the service is
+// stopping), 500 the command ran and failed (or a bug of ours), 504 no answer in time, else 400
+// (a bad request or argument).
 int status_of(const Error& error);
 // The error code of a status, for an answer that becomes an Error again (a library handler's
 // fail(), an answer relayed from a worker).

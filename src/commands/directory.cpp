@@ -86,21 +86,21 @@ Result<std::vector<CommandProgram>> scan_command_directories(
 Result<nlohmann::json> interpret_outcome(const std::string& name, Milliseconds timeout,
                                          const ProgramOutcome& outcome) {
   if (!outcome.status) {
-    return make_error(errc::internal, fmt::format("{}: {}", name, outcome.start_error));
+    return make_error(errc::failed, fmt::format("{}: {}", name, outcome.start_error));
   }
   if (outcome.timed_out) {
     return make_error(errc::timed_out,
                       fmt::format("{}: no answer within {} ms (killed)", name, timeout.count()));
   }
   if (outcome.truncated) {
-    return make_error(errc::internal, fmt::format("{}: printed more than {} bytes", name,
+    return make_error(errc::failed, fmt::format("{}: printed more than {} bytes", name,
                                                   outcome.out.size()));
   }
   const std::string out = trimmed(outcome.out);
   if (outcome.status->signaled || outcome.status->value != 0) {
     const std::string err = trimmed(outcome.err);
     const std::string& said = err.empty() ? out : err;
-    return make_error(errc::internal,
+    return make_error(errc::failed,
                       fmt::format("{}: failed ({}){}{}", name, outcome.status->describe(),
                                   said.empty() ? "" : ": ", said));
   }

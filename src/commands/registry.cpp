@@ -4,6 +4,8 @@
 #include "base/log.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <limits>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -68,8 +70,18 @@ Result<std::optional<Pid>> parse_target(const std::string& command,
   if (args.size() > at) {
     const auto& target = args[at];
     if (target == "all") return std::optional<Pid>();
-    if (target.is_number_integer() && target.get<long long>() > 0) {
+    if (target.is_number_integer() && target.get<long long>() > 0 &&
+        target.get<long long>() <= std::numeric_limits<pid_t>::max()) {
       return std::optional<Pid>(Pid{static_cast<pid_t>(target.get<long long>())});
+    }
+    // A pid written as a string ("1234", as a script may quote it).
+    if (target.is_string()) {
+      const std::string& text = target.get_ref<const std::string&>();
+      pid_t pid = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
+      if (ec == std::errc() && end == text.data() + text.size() && pid > 0) {
+        return std::optional<Pid>(Pid{pid});
+      }
     }
   }
   return make_error(errc::bad_request,
@@ -111,9 +123,9 @@ Result<nlohmann::json> parse_trailing(const std::string& command,
     options = std::move(*given);
     --end;
   }
+  // A number is the timeout (a bad one is then named as such), anything else the cwd.
   const auto fits = [](std::string_view name, const nlohmann::json& value) {
-    if (name == "timeout") return value.is_number_integer() && value.get<long long>() >= 0;
-    return value.is_string();
+    return name == "timeout" ? value.is_number() : value.is_string();
   };
   const std::vector<const char*> names(positional);
   std::size_t next = 0;
@@ -129,19 +141,21 @@ Result<nlohmann::json> parse_trailing(const std::string& command,
                                                        command, json_text(value), command));
     }
     if (!fits(names[next], value)) {
-      return make_error(errc::bad_request,
-                        fmt::format("{}: {} must be {}, got {}", command, names[next],
-                                    std::string_view(names[next]) == "timeout"
-                                        ? "milliseconds (a whole number)"
-                                        : "a path",
-                                    json_text(value)));
+      if (std::string_view(names[next]) == "timeout") {
+        return make_error(errc::bad_request,
+                          fmt::format("{}: timeout must be milliseconds, a whole number from 0 "
+                                      "to {}, got {}",
+                                      command, kMaxTimeout.count(), json_text(value)));
+      }
+      return make_error(errc::bad_request, fmt::format("{}: {} must be a path, got {}", command,
+                                                       names[next], json_text(value)));
     }
     from_positions[names[next++]] = value;
   }
   for (const auto& [name, value] : from_positions.items()) {
     if (!options.contains(name)) options[name] = value;
   }
-  return options;
+  return options;  // the caller checks the timeout (timeout_option), wherever it came from
 }
 
 Result<TargetArgs> parse_target_args(const std::string& command,
@@ -160,8 +174,8 @@ Result<TargetArgs> parse_target_args(const std::string& command,
 Result<std::string> checked_program(const std::string& command, const nlohmann::json& arg) {
   if (!arg.is_string() || arg.get<std::string>().empty()) {
     return make_error(errc::bad_request,
-                      fmt::format("{}: expected the program's path, got {}", command,
-                                  json_text(arg)));
+                      fmt::format("{}: expected the program's path{}", command,
+                                  arg.is_null() ? "" : ", got " + json_text(arg)));
   }
   std::error_code ec;
   const std::string path = std::filesystem::absolute(arg.get<std::string>(), ec).string();
@@ -220,12 +234,11 @@ Result<std::optional<Milliseconds>> timeout_option(const std::string& command,
                                                    const nlohmann::json& options) {
   if (!options.contains("timeout")) return std::optional<Milliseconds>();
   const auto& t = options["timeout"];
-  // At most a week: a larger number would overflow the deadline it becomes.
-  constexpr long long kMaxTimeout = 7LL * 24 * 3600 * 1000;
-  if (!t.is_number_integer() || t.get<long long>() < 0 || t.get<long long>() > kMaxTimeout) {
+  if (!t.is_number_integer() || t.get<long long>() < 0 || t.get<long long>() > kMaxTimeout.count()) {
     return make_error(errc::bad_request,
-                      fmt::format("{}: timeout must be milliseconds (a whole number), got {}",
-                                  command, json_text(t)));
+                      fmt::format("{}: timeout must be milliseconds, a whole number from 0 to {}, "
+                                  "got {}",
+                                  command, kMaxTimeout.count(), json_text(t)));
   }
   return std::optional<Milliseconds>(Milliseconds(t.get<long long>()));
 }

@@ -52,7 +52,9 @@ Result<std::optional<Pid>> parse_target(const std::string& command,
 Result<nlohmann::json> parse_options(const std::string& command,
                                      const std::vector<nlohmann::json>& args, std::size_t at,
                                      std::initializer_list<const char*> allowed);
-// options["timeout"] in milliseconds, if given (a whole number >= 0).
+// The longest timeout a command takes: a week (a larger one would overflow its deadline).
+inline constexpr Milliseconds kMaxTimeout{7LL * 24 * 3600 * 1000};
+// options["timeout"] in milliseconds, if given (a whole number from 0 to kMaxTimeout).
 Result<std::optional<Milliseconds>> timeout_option(const std::string& command,
                                                    const nlohmann::json& options);
 

@@ -122,7 +122,7 @@ bool passed(const TestOutcome& outcome) {
 
 Result<nlohmann::json> test_answer(const TestRun& run, const TestOutcome& outcome) {
   if (!outcome.status && !outcome.timed_out) {
-    return make_error(errc::internal,
+    return make_error(errc::failed,
                       fmt::format("test {}: could not start: {}", run.script, outcome.start_error));
   }
   const Tail tail = tail_of(outcome.output);
@@ -146,7 +146,7 @@ Result<nlohmann::json> test_answer(const TestRun& run, const TestOutcome& outcom
     shown = fmt::format("{}output:\n{}", tail.whole && !outcome.truncated ? "" : "last ",
                         escaped_lines(tail.text));
   }
-  return make_error(errc::internal, fmt::format("test {}: {}; {}", run.script, how, shown));
+  return make_error(errc::failed, fmt::format("test {}: {}; {}", run.script, how, shown));
 }
 
 }  // namespace cservice::commands

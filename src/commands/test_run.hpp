@@ -66,7 +66,7 @@ bool passed(const TestOutcome& outcome);
 
 // The answer of `test` for `outcome`. Passed:
 //   {"test": "/abs/script", "passed": true, "exitStatus": 0, "durationMs": N, "output": "<tail>"}
-// Otherwise an error (errc::internal: HTTP 500), one of
+// Otherwise an error (errc::failed: HTTP 500), one of
 //   "test /abs/script: failed (exit 3) after N ms; output:\n<tail>"
 //   "test /abs/script: failed (killed by SIGSEGV) after N ms; output:\n<tail>"
 //   "test /abs/script: timed out after N ms (killed with its process group); output:\n<tail>"

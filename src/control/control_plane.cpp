@@ -54,7 +54,11 @@ Outcome refused(Decision decision, const std::string& name, TrustLevel required,
 // a body `cmd=<line>` is a form). Trailing line ends of a body are not part of the line.
 std::optional<std::string> command_line_of(const boost::urls::params_view& params,
                                            const std::string& body) {
-  if (auto cmd = params.find("cmd"); cmd != params.end()) return std::string((*cmd).value);
+  // A blank `cmd=` is no command: the body may hold it.
+  if (auto cmd = params.find("cmd"); cmd != params.end() &&
+                                     (*cmd).value.find_first_not_of(" \t") != std::string::npos) {
+    return std::string((*cmd).value);
+  }
   std::string_view text = body;
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
   if (text.starts_with("cmd=")) {
@@ -213,6 +217,11 @@ void ControlPlane::on_http(HttpRequest request, HttpServer::Respond respond) {
   const auto params = parsed->params();
   const std::string key = key_of(request, params);
   const auto line = command_line_of(params, request.body);
+  if (!line && !access_.match_key(key)) {
+    // Only a key holder learns anything, even that a command is missing.
+    answer(commands::failure(401, describe(Decision::BadKey)));
+    return;
+  }
   if (!line) {
     // No command is a command not found, as the original says.
     answer(commands::failure(

@@ -8,6 +8,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <boost/url/url.hpp>
 #include <fmt/format.h>
 
@@ -21,10 +23,16 @@ namespace detail {
 
 http::request<http::empty_body> cli_request(const std::string& host, const std::string& key,
                                             const std::string& line, KeyPlace place) {
+  // Everything but the unreserved characters percent-encoded: a '+' left as it is would be read
+  // as a space (by our server, and by the original's querystring).
+  const auto encoded = [](std::string_view text) {
+    return boost::urls::encode(text, boost::urls::unreserved_chars);
+  };
+  std::string query = "cmd=" + encoded(line);
+  if (!key.empty() && place == KeyPlace::Query) query += "&accessKey=" + encoded(key);
   boost::urls::url target;
   target.set_path("/cli");
-  target.params().append({"cmd", line});
-  if (!key.empty() && place == KeyPlace::Query) target.params().append({"accessKey", key});
+  target.set_encoded_query(query);
   http::request<http::empty_body> request(http::verb::post, target.buffer(), 11);
   request.set(http::field::host, host);
   if (!key.empty() && place == KeyPlace::Header) {

@@ -306,7 +306,7 @@ void Supervisor::on_exited(Pid pid, ExitStatus status) {
   }
   Process p = std::move(it->second);
   processes_.erase(it);
-  answer_ready_waiters(p, make_error(errc::internal,
+  answer_ready_waiters(p, make_error(errc::failed,
                                      fmt::format("{} exited before it was ready ({})",
                                                  name_of(p), status.describe())));
   if (p.role != Role::Orphan && p.kill_deadline) remember_stop_deadline(p.pid, *p.kill_deadline);

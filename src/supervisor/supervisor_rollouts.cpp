@@ -167,7 +167,7 @@ void Supervisor::rollout_failed(const std::string& why) {
     rollout_.reset();
     const std::string message = failed.failure_message(why);
     log::error("{}", message);
-    if (failed.done) failed.done(make_error(errc::bad_request, message));
+    if (failed.done) failed.done(make_error(errc::failed, message));
     return;
   }
   r.failure = why;
@@ -177,7 +177,7 @@ void Supervisor::rollout_failed(const std::string& why) {
     rollout_.reset();
     const std::string message = failed.failure_message();
     log::error("{}", message);
-    if (failed.done) failed.done(make_error(errc::bad_request, message));
+    if (failed.done) failed.done(make_error(errc::failed, message));
     return;
   }
   r.phase = Rollout::Phase::RollingBack;
@@ -208,7 +208,7 @@ void Supervisor::cancel_rollout(const std::string& why) {
   r.failure = why;
   const std::string message = r.failure_message();
   log::error("{}", message);
-  if (r.done) r.done(make_error(errc::bad_request, message));
+  if (r.done) r.done(make_error(errc::failed, message));
 }
 
 void Supervisor::finish_rollout_if_done() {
@@ -218,7 +218,7 @@ void Supervisor::finish_rollout_if_done() {
   if (r.phase == Rollout::Phase::RollingBack) {
     const std::string message = r.failure_message();
     log::error("{}", message);
-    if (r.done) r.done(make_error(errc::bad_request, message));
+    if (r.done) r.done(make_error(errc::failed, message));
     return;
   }
   if (r.program && !r.request.only) current_spec_ = r.program;

@@ -103,7 +103,7 @@ TEST_F(CommandsTest, SecondRolloutIsBusy) {
   auto first = std::async(std::launch::async, [this] { return command("restart all"); });
   ASSERT_TRUE(service.wait_for("restart all: replacing 2 worker", 10s, "the first restart begun"));
   const auto second = command("upgrade all " + test_worker_binary());
-  EXPECT_EQ(second.status, 400);
+  EXPECT_EQ(second.status, 409);
   EXPECT_EQ(second.body, "busy: 'restart all' is running");
   EXPECT_EQ(first.get().status, 200);
   service.signal(SIGTERM);
@@ -208,7 +208,7 @@ TEST_F(CommandsTest, SeedRestartAndShutdownTakeTheTimeoutAsAPositionalArgument) 
   EXPECT_TRUE(is_dead(pid));
   const auto bad = command("restart all soon");
   EXPECT_EQ(bad.status, 400);
-  EXPECT_EQ(bad.body, "restart: timeout must be milliseconds (a whole number), got \"soon\"");
+  EXPECT_EQ(bad.body, "restart: timeout must be milliseconds, a whole number from 0 to 604800000, got \"soon\"");
   EXPECT_EQ(command("restart all 1 2").body, "restart: unexpected argument 2 (see help restart)");
   const auto all = command("shutdown all 300");
   ASSERT_EQ(all.status, 200) << all.body;

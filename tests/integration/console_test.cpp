@@ -57,7 +57,7 @@ class ConsoleTest : public IntegrationTest {
 
 TEST_F(ConsoleTest, ExitInAnAttachedConsoleLeavesTheConsoleAndTheServiceRuns) {
   auto& service = start_service();
-  for (const char* exit_line : {"exit now", "exit"}) {
+  for (const char* exit_line : {"exit now", "exit", "\"exit\" \"now\"", "'exit' now"}) {
     auto& console = attach(ServiceProcess::Stdin::Pipe);
     // Stdin stays open: `exit` alone ends the console; the line after it is never sent.
     console.write_stdin(std::string("workers\n") + exit_line + "\nversion\n");

@@ -7,7 +7,8 @@ namespace {
 
 TEST(AnswerTest, EachErrorHasOneStatus) {
   EXPECT_EQ(answer_of(make_error(errc::bad_request, "x")).status, 400);
-  EXPECT_EQ(answer_of(make_error(errc::busy, "x")).status, 400);
+  EXPECT_EQ(answer_of(make_error(errc::busy, "x")).status, 409);
+  EXPECT_EQ(answer_of(make_error(errc::failed, "x")).status, 500);
   EXPECT_EQ(answer_of(make_error(errc::not_found, "x")).status, 404);
   EXPECT_EQ(answer_of(make_error(errc::internal, "x")).status, 500);
   EXPECT_EQ(answer_of(make_error(errc::timed_out, "x")).status, 504);
@@ -15,7 +16,7 @@ TEST(AnswerTest, EachErrorHasOneStatus) {
   const Answer ok = answer_of(nlohmann::json{{"a", 1}});
   EXPECT_TRUE(ok.ok());
   EXPECT_EQ(ok.result, nlohmann::json({{"a", 1}}));
-  for (const int status : {400, 404, 504}) {
+  for (const int status : {400, 404, 409, 500, 504}) {
     EXPECT_EQ(answer_of(make_error(code_of_status(status), "x")).status, status);
   }
 }

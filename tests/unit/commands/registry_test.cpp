@@ -47,7 +47,7 @@ TEST(RegistryTest, ArgumentHelpers) {
   EXPECT_EQ(parse_options("restart", {json("all"), json({{"wait", 1}})}, 1, {"timeout"}).error().message,
             "restart: unknown option 'wait'");
   EXPECT_EQ(timeout_option("restart", json({{"timeout", -5}})).error().message,
-            "restart: timeout must be milliseconds (a whole number), got -5");
+            "restart: timeout must be milliseconds, a whole number from 0 to 604800000, got -5");
   EXPECT_EQ(timeout_option("restart", json({{"timeout", 5}})).value(), Milliseconds(5));
   // A number that would overflow the deadline it becomes is refused.
   EXPECT_FALSE(timeout_option("restart", json({{"timeout", 9000000000000000000LL}})));
@@ -68,11 +68,18 @@ TEST(RegistryTest, PositionalArgumentsBesideTheOptionsObject) {
             json({{"cwd", "/srv"}, {"timeout", 10}}));
   EXPECT_EQ(trailing({"all", "./v2"}, 2).value(), json::object());
   EXPECT_EQ(trailing({"all", "./v2", "/srv", "soon"}, 2).error().message,
-            "upgrade: timeout must be milliseconds (a whole number), got \"soon\"");
+            "upgrade: timeout must be milliseconds, a whole number from 0 to 604800000, got \"soon\"");
   EXPECT_EQ(trailing({"all", "./v2", "/srv", 1, 2}, 2).error().message,
             "upgrade: unexpected argument 2 (see help upgrade)");
-  EXPECT_EQ(trailing({"all", "./v2", -5}, 2).error().message,
-            "upgrade: cwd must be a path, got -5");
+  // A number is the timeout, checked by timeout_option whatever its place; anything else the cwd.
+  EXPECT_EQ(trailing({"all", "./v2", -5}, 2).value(), json({{"timeout", -5}}));
+  EXPECT_EQ(timeout_option("upgrade", trailing({"all", "./v2", 1.5}, 2).value()).error().message,
+            "upgrade: timeout must be milliseconds, a whole number from 0 to 604800000, got 1.5");
+  EXPECT_EQ(trailing({"all", "./v2", "/srv", "/tmp"}, 2).error().message,
+            "upgrade: timeout must be milliseconds, a whole number from 0 to 604800000, got \"/tmp\"");
+  EXPECT_EQ(parse_target("restart", {json("1234")}, 0).value(), Pid{1234}) << "a quoted pid";
+  EXPECT_FALSE(parse_target("restart", {json("12x")}, 0));
+  EXPECT_EQ(checked_program("upgrade", json()).error().message, "upgrade: expected the program's path");
   EXPECT_EQ(trailing({"all", "./v2", {{"wait", 1}}}, 2).error().message,
             "upgrade: unknown option 'wait'");
   const auto restart = parse_target_args("restart", {"all", 2500}, 1, {"timeout"}, {"timeout"});

@@ -133,7 +133,7 @@ TEST_F(TestRunTest, AnyOtherEndIsAFailureNamingTheScriptHowItEndedAndItsOutput) 
   auto failed = test_answer(run(), {supervisor::ExitStatus::exited(3), false,
                                     "checking\nhealth: 503\n", false, "", Milliseconds(12)});
   ASSERT_FALSE(failed);
-  EXPECT_EQ(failed.error().code, make_error_code(errc::internal));
+  EXPECT_EQ(failed.error().code, make_error_code(errc::failed));
   EXPECT_EQ(failed.error().message,
             "test " + script_ + ": failed (exit 3) after 12 ms; output:\nchecking\nhealth: 503");
 
@@ -161,7 +161,7 @@ TEST_F(TestRunTest, AnyOtherEndIsAFailureNamingTheScriptHowItEndedAndItsOutput) 
       test_answer(run(), {std::nullopt, false, "", false,
                           "spawn " + script_ + ": Exec format error", Milliseconds(0)});
   ASSERT_FALSE(not_started);
-  EXPECT_EQ(not_started.error().code, make_error_code(errc::internal));
+  EXPECT_EQ(not_started.error().code, make_error_code(errc::failed));
   EXPECT_EQ(not_started.error().message,
             "test " + script_ + ": could not start: spawn " + script_ + ": Exec format error");
 }

@@ -174,6 +174,13 @@ TEST_F(ControlPlaneTest, TheCommandMayComeInTheBody) {
   const HttpResponse none = post("/cli", " \n");
   EXPECT_EQ(none.status, 404u);
   EXPECT_EQ(none.body, "no command given: POST /cli?cmd=<command line>, or the command line as the body");
+  EXPECT_EQ(post("/cli?cmd=%20", "version").status, 200u) << "a blank cmd is no command";
+  // Without a key, nothing is learned, not even that the command is missing.
+  std::optional<HttpResponse> keyless;
+  plane_.on_http(http_request("/cli?accessKey=wrong", ""),
+                 [&](HttpResponse response) { keyless = std::move(response); });
+  ASSERT_TRUE(keyless);
+  EXPECT_EQ(keyless->status, 401u);
   const HttpResponse unknown = post("/cli?cmd=nosuch", "");
   EXPECT_EQ(unknown.status, 404u);
   EXPECT_EQ(unknown.body, "unknown command 'nosuch' (try help)") << "no trailing newline";
