@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <deque>
 #include <fstream>
-#include <map>
 #include <optional>
 #include <sstream>
 
@@ -15,39 +17,28 @@
 #include "config/option_table.hpp"
 #include "config/options.hpp"
 
+// CLI11 reads the flags: each flag form of the option table is one CLI11 option with all its
+// spellings. What CLI11 collects is checked and stored here as JSON (the same object a
+// service.json gives), and CLI11's own error texts are never shown: the sentences are ours.
+
 namespace cservice::config {
 namespace {
 
 using nlohmann::json;
 
-struct FlagRef {
-  const OptionRow* row;
-  const FlagForm* form;
-};
+// What CLI11 puts in an option's results when it is given without a value (`--port` last,
+// `--listen --silent`): its default string. No word of argv can hold a NUL, so no user value
+// looks like it.
+const std::string kNoValue(1, '\0');
 
-// Every flag spelling of the table. Two rows claiming one spelling is a bug of the table.
-const std::map<std::string, FlagRef, std::less<>>& flags_by_name() {
-  static const auto map = [] {
-    std::map<std::string, FlagRef, std::less<>> names;
-    for (const auto& row : option_table()) {
-      if (row.flags.size() == 1) {
-        for (auto& name : row.flag_names()) {
-          CSERVICE_CHECK(names.emplace(name, FlagRef{&row, &row.flags[0]}).second,
-                         "a flag spelling is claimed by two options");
-        }
-        continue;
-      }
-      for (const auto& form : row.flags) {
-        for (const auto name : form.names) {
-          CSERVICE_CHECK(names.emplace(std::string(name), FlagRef{&row, &form}).second,
-                         "a flag spelling is claimed by two options");
-        }
-      }
-    }
-    return names;
-  }();
-  return map;
-}
+// One flag form of the table as CLI11 sees it: the option made from it and the values it
+// collected (every one for a repeatable flag, the last one for the others).
+struct FlagSlot {
+  const OptionRow* row = nullptr;
+  const FlagForm* form = nullptr;
+  CLI::Option* option = nullptr;
+  std::vector<std::string> values{};
+};
 
 std::optional<bool> bool_word(std::string_view text) {
   if (text == "true" || text == "yes" || text == "1") return true;
@@ -69,6 +60,14 @@ std::string shown(std::string_view text) {
 
 Error usage(std::string message) { return make_error(errc::bad_config, std::move(message)); }
 
+// The form's first long spelling: errors name a flag by it, whichever spelling was typed.
+std::string long_name(const FlagForm& form) {
+  for (const auto name : form.names) {
+    if (name.starts_with("--")) return std::string(name);
+  }
+  return std::string(form.names.front());
+}
+
 // What a flag's value must be, for "missing value" errors.
 std::string expected_value(const OptionRow& row, const FlagForm& form) {
   switch (row.type) {
@@ -83,9 +82,77 @@ std::string expected_value(const OptionRow& row, const FlagForm& form) {
   }
 }
 
+// Declares every flag form of the table to `app`, one CLI11 option each with all its spellings,
+// collecting into a slot of `slots` (a deque: CLI11 keeps a reference to each slot's `values`).
+// Throws CLI::ConstructionError if CLI11 refuses a spelling or two rows claim one.
+void add_flags(CLI::App& app, std::deque<FlagSlot>& slots) {
+  for (const auto& row : option_table()) {
+    for (const auto& form : row.flags) {
+      if (form.names.empty()) continue;  // the program and its arguments: positional
+      const std::vector<std::string> spellings =
+          row.flags.size() == 1 ? row.flag_names()
+                                : std::vector<std::string>(form.names.begin(), form.names.end());
+      const std::string names = fmt::format("{}", fmt::join(spellings, ","));
+      FlagSlot& slot = slots.emplace_back(FlagSlot{.row = &row, .form = &form});
+      if (row.type == OptionType::Bool) {
+        // Bare means true; `--cli=false` gives the value (as text: bool_word() reads it).
+        slot.option = app.add_flag(names, slot.values);
+      } else {
+        // At most one value per occurrence, and only a word that does not look like a flag:
+        // `--listen --silent` is a missing value, not the address "--silent".
+        slot.option = app.add_option(names, slot.values)
+                          ->expected(0, 1)
+                          ->allow_extra_args(false)
+                          ->default_str(kNoValue);
+      }
+      slot.option->multi_option_policy(row.repeatable() ? CLI::MultiOptionPolicy::TakeAll
+                                                        : CLI::MultiOptionPolicy::TakeLast);
+    }
+  }
+}
+
+// CLI11 reads a flag's value after '=' (`--cli=false`) but a short flag's only when attached
+// (`-n4`). Two forms of ours it does not read are respelled here as `--long=VALUE`: a boolean
+// flag followed by a boolean word (`--cli false`; `--cli ./server` still names the program),
+// and a short flag with '=' (`-n=4`, `-d=false`).
+std::vector<std::string> respelled(const CLI::App& app, const std::vector<std::string>& words) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const std::string& word = words[i];
+    const bool short_with_value =
+        word.size() > 2 && word[0] == '-' && word[1] != '-' && word[2] == '=';
+    const std::string name = short_with_value ? word.substr(0, 2) : word;
+    const CLI::Option* option = word.starts_with('-') ? app.get_option_no_throw(name) : nullptr;
+    if (option == nullptr || option->get_lnames().empty()) {
+      out.push_back(word);
+    } else if (short_with_value) {
+      out.push_back(fmt::format("--{}={}", option->get_lnames().front(), word.substr(3)));
+    } else if (option->get_expected_max() == 0 && i + 1 < words.size() && bool_word(words[i + 1])) {
+      out.push_back(fmt::format("--{}={}", option->get_lnames().front(), words[++i]));
+    } else {
+      out.push_back(word);
+    }
+  }
+  return out;
+}
+
+Error unknown_option(std::string_view word, const CLI::App& app) {
+  // "--name=value" names --name; "-xyz" names -x, as a short flag is read.
+  const std::string name(word.starts_with("--") ? word.substr(0, word.find('='))
+                                                : word.substr(0, 2));
+  std::vector<std::string> known;
+  for (const CLI::Option* option : app.get_options()) {
+    for (const auto& lname : option->get_lnames()) known.push_back("--" + lname);
+  }
+  std::sort(known.begin(), known.end());  // ties go to the first in this order
+  const std::string near = name.starts_with("--") ? nearest_name(name, known) : "";
+  return usage(fmt::format("unknown option {}{}", name,
+                           near.empty() ? "" : fmt::format(" (did you mean {}?)", near)));
+}
+
 // Stores one flag's value into the command line.
 Result<void> store(CommandLine& out, std::string& run, const OptionRow& row, const FlagForm& form,
-                   std::string_view name, const json& value) {
+                   const json& value) {
   if (row.kind == OptionKind::Cli) {
     if (row.key == "help" && value.get<bool>()) out.action = CommandLine::Action::Help;
     if (row.key == "version" && value.get<bool>() && out.action != CommandLine::Action::Help) {
@@ -109,8 +176,8 @@ Result<void> store(CommandLine& out, std::string& run, const OptionRow& row, con
       const std::string entry = value.get<std::string>();
       const auto eq = entry.find('=');
       if (eq == std::string::npos || eq == 0) {
-        return usage(fmt::format("bad option {} ({}): expected NAME=VALUE, got {}", key, name,
-                                 shown(entry)));
+        return usage(fmt::format("bad option {} ({}): expected NAME=VALUE, got {}", key,
+                                 long_name(form), shown(entry)));
       }
       if (!options[key].is_object()) options[key] = json::object();
       options[key][entry.substr(0, eq)] = entry.substr(eq + 1);
@@ -125,8 +192,31 @@ Result<void> store(CommandLine& out, std::string& run, const OptionRow& row, con
         if (!options[key].is_object()) options[key] = json::object();
         options[key][std::string(form.field)] = value;
       } else {
-        options[key] = value;  // a repeated flag: the last one counts
+        options[key] = value;
       }
+  }
+  return {};
+}
+
+// Checks every occurrence CLI11 saw of a flag, then stores the values it kept (the last one of
+// a scalar flag, all of a repeatable one).
+Result<void> store_slot(CommandLine& out, std::string& run, const FlagSlot& slot) {
+  const OptionRow& row = *slot.row;
+  const FlagForm& form = *slot.form;
+  for (const auto& result : slot.option->results()) {
+    if (result == kNoValue) {
+      return usage(fmt::format("missing value for {}: expected {}", long_name(form),
+                               expected_value(row, form)));
+    }
+    if (row.type == OptionType::Bool && !bool_word(result)) {
+      return usage(
+          fmt::format("bad option {} ({}): expected true or false (or yes, no, 1, 0), got {}",
+                      row.key, long_name(form), shown(result)));
+    }
+  }
+  for (const auto& text : slot.values) {
+    const json value = row.type == OptionType::Bool ? json(*bool_word(text)) : json(text);
+    if (auto stored = store(out, run, row, form, value); !stored) return stored.error();
   }
   return {};
 }
@@ -138,73 +228,48 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
   out.options = json::object();
   out.help = options_help();
   std::string run;
-  const auto& flags = flags_by_name();
 
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--") {
-      // Everything after the first "--" belongs to the program, untouched.
-      if (i + 1 < argc) out.options["args"] = std::vector<std::string>(argv + i + 1, argv + argc);
-      break;
-    }
-    if (arg.size() < 2 || arg[0] != '-') {
-      if (!out.target.empty()) {
-        return usage(
-            fmt::format("unexpected argument {} after {}: a program's arguments go "
-                        "after --, and a command line to send goes in quotes",
-                        shown(arg), shown(out.target)));
-      }
-      out.target = arg;
-      continue;
-    }
-    // --name, --name=value; -n, -nVALUE, -n=VALUE.
-    std::string_view name = arg;
-    std::optional<std::string_view> attached;
-    if (arg.starts_with("--")) {
-      if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-        name = arg.substr(0, eq);
-        attached = arg.substr(eq + 1);
-      }
-    } else if (arg.size() > 2) {
-      name = arg.substr(0, 2);
-      attached = arg.substr(arg[2] == '=' ? 3 : 2);
-    }
-    const auto found = flags.find(name);
-    if (found == flags.end()) {
-      std::vector<std::string> known;
-      for (const auto& [spelling, ref] : flags) {
-        if (spelling.starts_with("--")) known.push_back(spelling);
-      }
-      const std::string near = name.starts_with("--") ? nearest_name(name, known) : "";
-      return usage(fmt::format("unknown option {}{}", std::string(name),
-                               near.empty() ? "" : fmt::format(" (did you mean {}?)", near)));
-    }
-    const OptionRow& row = *found->second.row;
-    const FlagForm& form = *found->second.form;
-    json value;
-    if (row.type == OptionType::Bool) {
-      std::optional<bool> b = true;
-      if (attached) {
-        b = bool_word(*attached);
-        if (!b) {
-          return usage(
-              fmt::format("bad option {} ({}): expected true or false (or yes, no, 1, "
-                          "0), got {}",
-                          row.key, name, shown(*attached)));
-        }
-      } else if (i + 1 < argc && bool_word(argv[i + 1])) {
-        b = bool_word(argv[++i]);
-      }
-      value = *b;
-    } else if (attached) {
-      value = std::string(*attached);
-    } else if (i + 1 < argc && !std::string_view(argv[i + 1]).starts_with("--")) {
-      value = std::string(argv[++i]);
-    } else {
-      return usage(
-          fmt::format("missing value for {}: expected {}", name, expected_value(row, form)));
-    }
-    if (auto stored = store(out, run, row, form, name, value); !stored) return stored.error();
+  // Everything after the first "--" belongs to the program, untouched: CLI11 never sees it.
+  const std::vector<std::string> all(argv + std::min(argc, 1), argv + argc);
+  const auto dashes = std::find(all.begin(), all.end(), "--");
+  if (dashes != all.end() && dashes + 1 != all.end()) {
+    out.options["args"] = std::vector<std::string>(dashes + 1, all.end());
+  }
+
+  CLI::App app;
+  std::deque<FlagSlot> slots;
+  try {
+    app.set_help_flag();  // --help is a row of the table, and its text is ours
+    app.allow_extras();   // unknown flags and extra words: remaining(), reported below
+    app.add_option("program", out.target);
+    add_flags(app, slots);
+  } catch (const CLI::ConstructionError&) {
+    CSERVICE_CHECK(false, "CLI11 refuses a spelling of the option table, or two rows claim one");
+  }
+  const std::vector<std::string> words =
+      respelled(app, std::vector<std::string>(all.begin(), dashes));
+  std::vector<std::string> pending(words.rbegin(), words.rend());  // CLI11 reads from the back
+  try {
+    app.parse(pending);
+  } catch (const CLI::Error&) {
+    // Not expected with the options above. CLI11's text is not ours to show: name the word it
+    // stopped at (the last one it took from `pending`).
+    const std::size_t read = words.size() - pending.size();
+    return usage(fmt::format("cannot read the command line at {}: see cservice --help",
+                             read == 0 ? "its start" : shown(words[read - 1])));
+  }
+
+  // CLI11 leaves unknown flags and the words after the program in remaining(), in argv order.
+  if (const auto extra = app.remaining(); !extra.empty()) {
+    const std::string& word = extra.front();
+    if (word.size() > 1 && word.starts_with('-')) return unknown_option(word, app);
+    return usage(fmt::format(
+        "unexpected argument {} after {}: a program's arguments go after --, and a command "
+        "line to send goes in quotes",
+        shown(word), shown(out.target)));
+  }
+  for (const auto& slot : slots) {
+    if (auto stored = store_slot(out, run, slot); !stored) return stored.error();
   }
 
   if (out.action != CommandLine::Action::Serve) return out;

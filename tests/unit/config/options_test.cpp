@@ -366,6 +366,34 @@ TEST(CommandLineModeTest, RemoteModeTakesAUrlAndACa) {
   EXPECT_EQ(line->ca_file, "ca.pem");
 }
 
+TEST(CommandLineModeTest, ShortFlagsTakeAnAttachedValueOrOneAfterEquals) {
+  const char* argv[] = {"cservice", "-n4", "-p=8080", "-d", "false", "-l=0", "./server"};
+  auto line = parse_command_line(7, argv);
+  ASSERT_TRUE(line) << line.error().message;
+  EXPECT_EQ(line->options["workerCount"], 4);
+  EXPECT_EQ(line->options["port"], 8080);
+  EXPECT_EQ(line->options["daemon"], false);
+  EXPECT_EQ(line->options["listen"], nlohmann::json::array({"0"}));
+  EXPECT_EQ(line->target, "./server");
+}
+
+TEST(CommandLineModeTest, AFlagWithoutItsValueIsAnErrorEvenIfGivenAgainLater) {
+  const char* argv[] = {"cservice", "--port", "--port", "1", "./server"};
+  auto line = parse_command_line(5, argv);
+  ASSERT_FALSE(line);
+  EXPECT_EQ(line.error().message,
+            "missing value for --port: expected a whole number from 0 to 65535");
+}
+
+TEST(CommandLineModeTest, EverythingAfterTheFirstDoubleDashIsTheProgramsArguments) {
+  const char* argv[] = {"cservice", "./server", "--", "--port", "--", "x", "--help"};
+  auto line = parse_command_line(7, argv);
+  ASSERT_TRUE(line) << line.error().message;
+  EXPECT_EQ(line->action, CommandLine::Action::Serve);
+  EXPECT_EQ(line->options["args"], nlohmann::json::array({"--port", "--", "x", "--help"}));
+  EXPECT_FALSE(line->options.contains("port"));
+}
+
 TEST(CommandLineModeTest, RunAndJsonSelectRemoteMode) {
   const char* argv[] = {"cservice", "--run", "restart all", "--json", "-k", "key"};
   auto line = parse_command_line(6, argv);
