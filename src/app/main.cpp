@@ -85,6 +85,8 @@ int main(int argc, char** argv) {
         return app::kExitOk;
       case config::CommandLine::Action::Remote:
         return app::remote(*command_line);
+      case config::CommandLine::Action::Console:
+        return app::console_for(*command_line);
       case config::CommandLine::Action::Serve:
         break;
     }

@@ -18,6 +18,10 @@ int serve(const config::Options& options, const ServeHooks& hooks = {});
 // Remote: send one command line to the service on host:port and print its answer.
 int remote(const config::CommandLine& command_line);
 
+// Console: stdin's lines are sent to the service on host:port, as by a second serve on its port
+// (without a program to serve if none answers).
+int console_for(const config::CommandLine& command_line);
+
 // How a client reaches a service configured with `control`: HTTPS if `https`, or given a CA
 // file, or if `control` has `ssl` (then trusting its certificate unless `ca_file` is given);
 // nullopt: plain HTTP. Empty ca_file in the result: the system's store.

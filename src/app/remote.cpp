@@ -47,6 +47,13 @@ Result<Target> parse_url(const std::string& text) {
   return target;
 }
 
+// The service a command line names: where it is, the key to present, and how to speak to it.
+struct Service {
+  Target target;
+  std::string key;
+  std::optional<controlplane::ClientTls> tls;
+};
+
 }  // namespace
 
 std::optional<controlplane::ClientTls> client_tls(const config::ControlSettings& control,
@@ -55,6 +62,43 @@ std::optional<controlplane::ClientTls> client_tls(const config::ControlSettings&
   if (!ca_file.empty()) return controlplane::ClientTls{ca_file};
   if (control.ssl) return controlplane::ClientTls{control.ssl->cert};
   return controlplane::ClientTls{};  // the system's store
+}
+
+namespace {
+
+Result<Service> service_of(const config::CommandLine& command_line) {
+  auto settings = config::control_from_json(command_line.options);
+  if (!settings) return settings.error();
+  Service service{{settings->host, settings->port, false}, {}, std::nullopt};
+  if (!command_line.url.empty()) {
+    auto parsed = parse_url(command_line.url);
+    if (!parsed) return parsed.error();
+    service.target = *parsed;
+  }
+  if (!settings->keys.empty()) service.key = settings->keys.front().secret;
+  service.tls = client_tls(*settings, command_line.ca_file, service.target.https);
+  return service;
+}
+
+}  // namespace
+
+int console_for(const config::CommandLine& command_line) {
+  auto service = service_of(command_line);
+  if (!service) {
+    log::error("{}", service.error().message);
+    return kExitUsage;
+  }
+  const Target& target = service->target;
+  auto probe = controlplane::send_command(target.host, target.port, service->key, "version",
+                                          std::chrono::seconds(2), service->tls);
+  if (!probe || probe->status != 200) {
+    log::error("no program given, and no service to be a console for on {}:{} ({}): cservice "
+               "[options] <program|service.json> [-- args...]",
+               target.host, target.port,
+               probe ? fmt::format("it answered {}", probe->status) : probe.error().message);
+    return kExitUsage;
+  }
+  return attached_console(target.host, target.port, service->key, service->tls);
 }
 
 int remote(const config::CommandLine& command_line) {
@@ -68,18 +112,11 @@ int remote(const config::CommandLine& command_line) {
     }
     return kExitUsage;
   };
-  auto settings = config::control_from_json(command_line.options);
-  if (!settings) return usage_error(settings.error().message);
-  Target target{settings->host, settings->port, false};
-  if (!command_line.url.empty()) {
-    auto parsed = parse_url(command_line.url);
-    if (!parsed) return usage_error(parsed.error().message);
-    target = *parsed;
-  }
-  const std::string key = settings->keys.empty() ? std::string() : settings->keys.front().secret;
-  auto answer = controlplane::send_command(
-      target.host, target.port, key, command_line.target, std::chrono::minutes(10),
-      client_tls(*settings, command_line.ca_file, target.https));
+  auto service = service_of(command_line);
+  if (!service) return usage_error(service.error().message);
+  auto answer = controlplane::send_command(service->target.host, service->target.port,
+                                           service->key, command_line.target,
+                                           std::chrono::minutes(10), service->tls);
   if (!answer) {
     // No answer at all: with --json a script still gets one, in the same shape as a refusal.
     if (format == AnswerFormat::Json) {

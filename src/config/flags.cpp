@@ -284,6 +284,10 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
     out.target = run;
   }
   if (out.target.empty() && out.config_file.empty()) {
+    if (out.options.contains("accessKey") && !out.options.contains("args")) {
+      out.action = CommandLine::Action::Console;
+      return out;
+    }
     return usage("no program given: cservice [options] <program|service.json> [-- args...]");
   }
   // Started as cserviced: serve in the background.

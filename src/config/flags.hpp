@@ -20,7 +20,9 @@
 namespace cservice::config {
 
 struct CommandLine {
-  enum class Action { Serve, Remote, Help, Version };
+  // Console: no program, but a key: a console for the service already running (the seed's
+  // "secondary services act as console-only interfaces").
+  enum class Action { Serve, Remote, Console, Help, Version };
   Action action = Action::Serve;
   std::string target;       // the program, a .json service file, or (Remote) a command line
   nlohmann::json options;   // from flags (and `args` after --)

@@ -78,6 +78,25 @@ TEST_F(ConsoleTest, ExitInAnAttachedConsoleLeavesTheConsoleAndTheServiceRuns) {
   stop_gracefully(service, kKey);
 }
 
+// With a key but no program, cservice is a console for the service on that port, or says there
+// is none.
+TEST_F(ConsoleTest, AKeyWithoutAProgramIsAConsoleForTheRunningService) {
+  auto& service = start_service();
+  auto& console = start({"--access-key", kKey, "--host", "127.0.0.1", "--port", std::to_string(port_)},
+                        {}, {}, ServiceProcess::Stdin::Pipe);
+  console.write_stdin("workers simple\nexit\n");
+  ASSERT_EQ(console.wait_exit(10s), 0) << console.output();
+  EXPECT_EQ(console.count(R"("workers": \[)"), 1u) << console.output();
+  EXPECT_FALSE(service.has_exited());
+  stop_gracefully(service, kKey);
+
+  auto& alone = start({"--access-key", kKey, "--host", "127.0.0.1", "--port", std::to_string(port_)},
+                      {}, {}, ServiceProcess::Stdin::Pipe);
+  EXPECT_EQ(alone.wait_exit(10s), 2) << alone.output();
+  EXPECT_EQ(alone.count("no program given, and no service to be a console for on 127\\.0\\.0\\.1:"), 1u)
+      << alone.output();
+}
+
 TEST_F(ConsoleTest, ShutdownAllFromAnAttachedConsoleStopsTheService) {
   auto& service = start_service();
   auto& console = attach(ServiceProcess::Stdin::Pipe);
