@@ -17,10 +17,11 @@ namespace cservice::runtime {
 namespace {
 
 // Variables of the worker contract: never inherited from the master's own environment.
-constexpr std::array<std::string_view, 9> kContractVariables = {
+constexpr std::array<std::string_view, 10> kContractVariables = {
     "NOTIFY_SOCKET",        "LISTEN_FDS",         "LISTEN_PID",
     "LISTEN_FDNAMES",       "CSERVICE_WORKER_ID", "CSERVICE_WORKER_PID",
-    "CSERVICE_WORKER_GROUP", "CSERVICE_STOP_SIGNAL", "CSERVICE_CONTROL_SOCKET"};
+    "CSERVICE_WORKER_GROUP", "CSERVICE_STOP_SIGNAL", "CSERVICE_CONTROL_SOCKET",
+    "CSERVICE_PROGRAM_PID"};
 
 bool is_contract_variable(std::string_view entry) {
   const std::string_view key = entry.substr(0, entry.find('='));

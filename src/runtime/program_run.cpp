@@ -39,6 +39,7 @@ std::shared_ptr<ProgramRun> ProgramRun::start(boost::asio::io_context& io, const
   process.env = spec.env;
   process.stdout_fd = write_ends[0].get();
   process.stderr_fd = write_ends[pipes - 1].get();
+  process.pid_variables.push_back(std::string(kProgramPidVariable));
   auto child = os::spawn(process);
   if (!child) return fail(child.error());
   run->child_.emplace(std::move(*child));

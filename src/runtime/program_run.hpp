@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/clock.hpp"
@@ -50,6 +51,10 @@ struct ProgramResult {
   bool truncated = false;                        // more output than that was dropped
   std::string start_error;                       // why it could not be started
 };
+
+// Every program run and its descendants get CSERVICE_PROGRAM_PID=<the program's pid>: a
+// descendant that left its process group and outlives the program is found by it (runtime.hpp).
+inline constexpr std::string_view kProgramPidVariable = "CSERVICE_PROGRAM_PID";
 
 class ProgramRun : public std::enable_shared_from_this<ProgramRun> {
  public:

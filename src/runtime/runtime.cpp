@@ -186,6 +186,7 @@ void Runtime::reap() {
       const auto run = program->second;
       programs_.erase(program);
       run->on_exited(exit_status(reaped));
+      reaped_ours = true;  // it may have left descendants outside its group, as a worker may
     } else {
       log::info("reaped orphan pid {} ({})", info.si_pid, exit_status(reaped).describe());
     }
@@ -200,11 +201,22 @@ std::size_t Runtime::adopt_orphans(bool all) {
     if (spawner_->is_child(pid) || supervisor_->is_known(pid) || programs_.contains(to_int(pid))) {
       continue;
     }
-    std::optional<Pid> worker;
-    if (const auto value = os::environment_value(pid, kWorkerPidVariable)) {
+    const auto pid_in = [pid](std::string_view variable) -> std::optional<Pid> {
+      const auto value = os::environment_value(pid, variable);
+      if (!value) return std::nullopt;
       pid_t number = 0;
       const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), number);
-      if (ec == std::errc() && end == value->data() + value->size()) worker = Pid{number};
+      if (ec != std::errc() || end != value->data() + value->size()) return std::nullopt;
+      return Pid{number};
+    };
+    const std::optional<Pid> worker = pid_in(kWorkerPidVariable);
+    // A descendant of a program run (a test script, a directory command) that escaped its group:
+    // it lives as long as that program, then is stopped as a worker's would be.
+    if (const auto program = pid_in(kProgramPidVariable); !worker && program) {
+      if (!all && programs_.contains(to_int(*program))) continue;
+      supervisor_->adopt_orphan(pid, std::nullopt);
+      ++adopted;
+      continue;
     }
     if (!all) {
       // Still in its worker's process group: killed with it (the reaper just did), not escaped.

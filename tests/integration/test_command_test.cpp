@@ -111,9 +111,11 @@ TEST_F(TestCommandTest, FailingScriptFailsWithItsOutput) {
 
 TEST_F(TestCommandTest, ScriptPastItsTimeoutIsKilledWithWhatItStarted) {
   // A child in the background and a wait in the foreground: the time-out kills both.
+  // And one that left the process group (setsid), holding the output pipe: stopped as a
+  // worker's escaped descendant would be.
   write_file("hangs.sh",
-             "#!/bin/sh\nsleep 1000 &\necho \"child $!\"\necho \"self $$\"\nsleep 1000\n"
-             "echo never\n",
+             "#!/bin/sh\nsleep 1000 &\necho \"child $!\"\nsetsid sleep 1000 &\n"
+             "echo \"escaped $!\"\necho \"self $$\"\nsleep 1000\necho never\n",
              true);
   auto& service = start_service();
 
@@ -132,6 +134,10 @@ TEST_F(TestCommandTest, ScriptPastItsTimeoutIsKilledWithWhatItStarted) {
   ASSERT_GT(self, 0) << hung.body;
   EXPECT_TRUE(wait_until([&] { return is_dead(child) && is_dead(self); }, 5s))
       << "the script or its background child survived the time-out";
+  const pid_t escaped = printed_pid(hung.body, "escaped");
+  ASSERT_GT(escaped, 0) << hung.body;
+  EXPECT_TRUE(wait_until([&] { return is_dead(escaped); }, 5s))
+      << "the child that left the script's process group survived it";
   EXPECT_EQ(workers()["workers"][0]["state"], "ready");
   stop_gracefully(service, kKey);
 }

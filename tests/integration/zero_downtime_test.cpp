@@ -87,7 +87,7 @@ TEST_P(ZeroDowntimeTest, FailingUpgradeIsCancelledAndOldWorkersKeepServing) {
   const auto upgraded = command("upgrade all " + test_worker_binary() +
                                 R"( {"args": ["--crash-after", "0"]})");
   ASSERT_TRUE(upgraded);
-  EXPECT_EQ(upgraded->status, 400);
+  EXPECT_EQ(upgraded->status, 500);
   EXPECT_NE(upgraded->body.find("cancelled"), std::string::npos) << upgraded->body;
   std::this_thread::sleep_for(200ms);
   load.stop();
