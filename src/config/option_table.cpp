@@ -122,8 +122,8 @@ std::vector<OptionRow> make_table() {
        .aliases = {"workers"},
        .flags = {{{}, {}, "PROGRAM"}},
        .type = OptionType::Program,
-       .help = "the worker program: a path, or a name looked up in PATH (`workers` is the "
-               "original's name)",
+       .help = "the worker program: a path (relative to `cwd` if given, as the workers see "
+               "it), or a name looked up in PATH (`workers` is the original's name)",
        .show = [](const Options& o) -> json { return o.program; }},
       {.key = "args",
        .flags = {{{}, {}, "ARGS..."}},
