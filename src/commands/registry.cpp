@@ -4,15 +4,25 @@
 #include "base/log.hpp"
 
 #include <algorithm>
-#include <charconv>
-#include <limits>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <unistd.h>
 #include <fmt/format.h>
 
 namespace cservice::commands {
+namespace {
+
+Error bad_timeout(const std::string& command, const nlohmann::json& value) {
+  return make_error(errc::bad_request,
+                    fmt::format("{}: timeout must be milliseconds, a whole number from 0 to {}, "
+                                "got {}",
+                                command, kMaxTimeout.count(), json_text(value)));
+}
+
+}  // namespace
 
 Reply::~Reply() {
   if (sink_) {
@@ -141,12 +151,7 @@ Result<nlohmann::json> parse_trailing(const std::string& command,
                                                        command, json_text(value), command));
     }
     if (!fits(names[next], value)) {
-      if (std::string_view(names[next]) == "timeout") {
-        return make_error(errc::bad_request,
-                          fmt::format("{}: timeout must be milliseconds, a whole number from 0 "
-                                      "to {}, got {}",
-                                      command, kMaxTimeout.count(), json_text(value)));
-      }
+      if (std::string_view(names[next]) == "timeout") return bad_timeout(command, value);
       return make_error(errc::bad_request, fmt::format("{}: {} must be a path, got {}", command,
                                                        names[next], json_text(value)));
     }
@@ -235,10 +240,7 @@ Result<std::optional<Milliseconds>> timeout_option(const std::string& command,
   if (!options.contains("timeout")) return std::optional<Milliseconds>();
   const auto& t = options["timeout"];
   if (!t.is_number_integer() || t.get<long long>() < 0 || t.get<long long>() > kMaxTimeout.count()) {
-    return make_error(errc::bad_request,
-                      fmt::format("{}: timeout must be milliseconds, a whole number from 0 to {}, "
-                                  "got {}",
-                                  command, kMaxTimeout.count(), json_text(t)));
+    return bad_timeout(command, t);
   }
   return std::optional<Milliseconds>(Milliseconds(t.get<long long>()));
 }
