@@ -15,14 +15,19 @@
 #include <exception>
 #include <string_view>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace {
 
-// An existing file is a program (or service file); else a target with a blank is a command line
-// (`cservice "start ./server /srv 5000"`), and one with a '/' or a .json name a program.
+// An existing executable file or service file is served; else a target with a blank is a command
+// line (`cservice "start ./server /srv 5000"`), and one with a '/' or a .json name a program. A
+// directory or a plain file named like a command (`health`, `workers/`) does not take it over.
 bool names_a_program(const std::string& target) {
   struct stat st {};
-  if (::stat(target.c_str(), &st) == 0) return true;
+  if (::stat(target.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+      (target.ends_with(".json") || ::access(target.c_str(), X_OK) == 0)) {
+    return true;
+  }
   if (target.find_first_of(" \t") != std::string::npos) return false;
   return target.find('/') != std::string::npos || target.ends_with(".json");
 }

@@ -119,11 +119,7 @@ int remote(const config::CommandLine& command_line) {
                                            std::chrono::minutes(10), service->tls);
   if (!answer) {
     // No answer at all: with --json a script still gets one, in the same shape as a refusal.
-    if (format == AnswerFormat::Json) {
-      print_answer({kNoAnswerStatus, nullptr, answer.error().message}, format);
-    } else {
-      log::error("{}", answer.error().message);
-    }
+    print_answer(commands::failure(kNoAnswerStatus, answer.error().message), format);
     return kExitFailure;
   }
   return print_answer(answer_from_http(answer->status, answer->body), format) ? kExitOk

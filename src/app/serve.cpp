@@ -105,7 +105,15 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
     const auto tls = client_tls(options.control, "", false);
     auto probe = controlplane::send_command(options.control.host, options.control.port, key,
                                             "version", std::chrono::milliseconds(500), tls);
-    if (probe) {
+    // Only a service that knows our key: another server on the port (or a service with another
+    // key) is an address in use, reported when binding it below.
+    if (probe && probe->status == 200) {
+      if (options.daemon) {
+        log::error("a service already owns the control port {}:{}: a daemon cannot be its "
+                   "console (stop it first, or give another port)",
+                   options.control.host, options.control.port);
+        return kExitUsage;
+      }
       return attached_console(options.control.host, options.control.port, key, tls);
     }
   }

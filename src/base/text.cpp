@@ -215,4 +215,18 @@ void append_escaped(std::string& out, std::string_view bytes, Backslashes backsl
   }
 }
 
+std::string without_dot_components(std::string_view path) {
+  std::string out;
+  if (path.starts_with('/')) out = "/";
+  while (!path.empty()) {
+    const auto slash = path.find('/');
+    const std::string_view part = path.substr(0, slash);
+    path.remove_prefix(slash == std::string_view::npos ? path.size() : slash + 1);
+    if (part.empty() || part == ".") continue;
+    if (!out.empty() && out.back() != '/') out += '/';
+    out += part;
+  }
+  return out.empty() ? std::string(".") : out;
+}
+
 }  // namespace cservice

@@ -37,6 +37,10 @@ enum class Tabs { Escaped, Kept };
 // The default bound for a value from outside (a status text, a name, a request target).
 inline constexpr std::size_t kMaxTextBytes = 1024;
 
+// `path` without "." components and repeated slashes ("/srv/./app//w" is "/srv/app/w"). ".."
+// stays: dropping "dir/.." could name another file where dir is a symbolic link.
+std::string without_dot_components(std::string_view path);
+
 std::string sanitize_text(std::string_view bytes, std::size_t max_bytes = kMaxTextBytes,
                           Backslashes backslashes = Backslashes::Escaped);
 

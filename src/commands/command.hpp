@@ -72,6 +72,8 @@ struct Command {
   std::function<void(Context& context, const Registry& registry,
                      const std::vector<nlohmann::json>& args, Reply reply)>
       run;
+  // More arguments than this are a bad request, refused before run (nullopt: run decides).
+  std::optional<std::size_t> max_args = std::nullopt;
 };
 
 }  // namespace cservice::commands

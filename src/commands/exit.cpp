@@ -18,6 +18,7 @@ Command exit_command() {
         reply.ok({{"exit", "now"}});
         context.shutdown_service(/*force=*/true, std::nullopt);
       },
+      /*max_args=*/1,
   };
 }
 

@@ -17,6 +17,7 @@ Command health_command() {
         if (!health.reason.empty()) result["reason"] = health.reason;
         reply.ok(std::move(result));
       },
+      /*max_args=*/0,
   };
 }
 

@@ -33,6 +33,7 @@ Command help_command() {
         }
         reply.ok({{"commands", list}});
       },
+      /*max_args=*/1,
   };
 }
 

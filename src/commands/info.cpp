@@ -32,6 +32,7 @@ Command info_command() {
         if (!program.cwd.empty()) result["cwd"] = program.cwd;
         reply.ok(std::move(result));
       },
+      /*max_args=*/0,
   };
 }
 

@@ -2,6 +2,7 @@
 
 #include "base/check.hpp"
 #include "base/log.hpp"
+#include "base/text.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -183,7 +184,10 @@ Result<std::string> checked_program(const std::string& command, const nlohmann::
                                   arg.is_null() ? "" : ", got " + json_text(arg)));
   }
   std::error_code ec;
-  const std::string path = std::filesystem::absolute(arg.get<std::string>(), ec).string();
+  // The same program is named the same way however it was given ("./server", "server"), so
+  // `health` does not see two programs where there is one.
+  const std::string path =
+      without_dot_components(std::filesystem::absolute(arg.get<std::string>(), ec).string());
   if (std::filesystem::is_directory(path, ec)) {
     return make_error(errc::bad_request, fmt::format("{}: program {}: is a directory", command, path));
   }
@@ -202,10 +206,15 @@ Result<void> apply_program_options(const std::string& command, const nlohmann::j
     }
     std::error_code ec;
     spec.cwd = options["cwd"].get<std::string>();
-    if (!spec.cwd.empty()) spec.cwd = std::filesystem::absolute(spec.cwd, ec).string();
+    if (!spec.cwd.empty()) {
+      spec.cwd = without_dot_components(std::filesystem::absolute(spec.cwd, ec).string());
+    }
     if (!spec.cwd.empty() && !std::filesystem::is_directory(spec.cwd, ec)) {
       return make_error(errc::bad_request,
-                        fmt::format("{}: cwd {} is not a directory", command, spec.cwd));
+                        fmt::format("{}: cwd {} {}", command, spec.cwd,
+                                    std::filesystem::exists(spec.cwd, ec)
+                                        ? "is not a directory"
+                                        : "does not exist"));
     }
   }
   if (options.contains("args")) {

@@ -48,8 +48,12 @@ Command upgrade_command() {
         request.stop_timeout = parsed->timeout;
         if (options->contains("monitor")) {
           const auto& m = (*options)["monitor"];
-          if (!m.is_number_integer() || m.get<long long>() < 0) {
-            reply.fail(make_error(errc::bad_request, "upgrade: monitor must be milliseconds"));
+          if (!m.is_number_integer() || m.get<long long>() < 0 ||
+              m.get<long long>() > kMaxTimeout.count()) {
+            reply.fail(make_error(errc::bad_request,
+                                  fmt::format("upgrade: monitor must be milliseconds, a whole "
+                                              "number from 0 to {}, got {}",
+                                              kMaxTimeout.count(), json_text(m))));
             return;
           }
           request.monitor = Milliseconds(m.get<long long>());

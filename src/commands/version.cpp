@@ -11,6 +11,7 @@ Command version_command() {
       [](Context& context, const Registry&, const std::vector<nlohmann::json>&, Reply reply) {
         reply.ok({{"version", context.version}});
       },
+      /*max_args=*/0,
   };
 }
 

@@ -53,6 +53,7 @@ Command workers_command() {
         }
         reply.ok({{"workers", list}});
       },
+      /*max_args=*/1,
   };
 }
 

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <deque>
+#include <cerrno>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -151,7 +152,7 @@ Error unknown_option(std::string_view word, const CLI::App& app) {
 }
 
 // Stores one flag's value into the command line.
-Result<void> store(CommandLine& out, std::string& run, const OptionRow& row, const FlagForm& form,
+Result<void> store(CommandLine& out, std::optional<std::string>& run, const OptionRow& row, const FlagForm& form,
                    const json& value) {
   if (row.kind == OptionKind::Cli) {
     if (row.key == "help" && value.get<bool>()) out.action = CommandLine::Action::Help;
@@ -200,7 +201,7 @@ Result<void> store(CommandLine& out, std::string& run, const OptionRow& row, con
 
 // Checks every occurrence CLI11 saw of a flag, then stores the values it kept (the last one of
 // a scalar flag, all of a repeatable one).
-Result<void> store_slot(CommandLine& out, std::string& run, const FlagSlot& slot) {
+Result<void> store_slot(CommandLine& out, std::optional<std::string>& run, const FlagSlot& slot) {
   const OptionRow& row = *slot.row;
   const FlagForm& form = *slot.form;
   for (const auto& result : slot.option->results()) {
@@ -227,7 +228,7 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
   CommandLine out;
   out.options = json::object();
   out.help = options_help();
-  std::string run;
+  std::optional<std::string> run;  // --run, even given empty
 
   // Everything after the first "--" belongs to the program, untouched: CLI11 never sees it.
   const std::vector<std::string> all(argv + std::min(argc, 1), argv + argc);
@@ -273,7 +274,10 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
   }
 
   if (out.action != CommandLine::Action::Serve) return out;
-  if (!run.empty()) {
+  if (run) {
+    if (run->find_first_not_of(" \t") == std::string::npos) {
+      return usage("missing value for --run: expected the command line to send");
+    }
     if (!out.target.empty()) {
       return usage(
           fmt::format("unexpected argument {}: --run takes the command line, so give no "
@@ -281,7 +285,7 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
                       shown(out.target)));
     }
     out.action = CommandLine::Action::Remote;
-    out.target = run;
+    out.target = *run;
   }
   if (out.target.empty() && out.config_file.empty()) {
     if (out.options.contains("accessKey") && !out.options.contains("args")) {
@@ -347,6 +351,9 @@ Result<Options> load(const CommandLine& command_line) {
   if (!command_line.config_file.empty() && target_is_file) {
     return usage(fmt::format("two service files, --config {} and {}: give one",
                              shown(command_line.config_file), shown(target)));
+  }
+  if (!target_is_file && target.ends_with(".json") && ::stat(target.c_str(), &st) != 0) {
+    return os_error(fmt::format("config {}", target), errno);  // a service file, named wrong
   }
   const std::string path = target_is_file ? target : command_line.config_file;
   if (path.empty()) {

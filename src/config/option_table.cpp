@@ -1,5 +1,7 @@
 #include "config/option_table.hpp"
 
+#include "base/text.hpp"
+
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -598,12 +600,10 @@ std::string join_path(const std::string& base, const std::string& path) {
 }
 
 std::string absolute_path(const std::string& path) {
-  if (path.starts_with('/')) return path;
+  if (path.starts_with('/')) return without_dot_components(path);
   char buffer[4096];
-  if (::getcwd(buffer, sizeof buffer) == nullptr) return path;
-  std::string_view rest = path;
-  while (rest.starts_with("./")) rest.remove_prefix(2);
-  return std::string(buffer) + "/" + std::string(rest);
+  if (::getcwd(buffer, sizeof buffer) == nullptr) return without_dot_components(path);
+  return without_dot_components(std::string(buffer) + "/" + path);
 }
 
 }  // namespace cservice::config

@@ -162,6 +162,13 @@ void ControlPlane::run_trusted(const std::string& name, std::vector<nlohmann::js
 void ControlPlane::dispatch(const commands::Command& command,
                             const std::vector<nlohmann::json>& args,
                             std::function<void(Outcome)> done) {
+  if (command.max_args && args.size() > *command.max_args) {
+    done(commands::failure(400, fmt::format("{}: unexpected argument {} (see help {})",
+                                            command.name,
+                                            commands::json_text(args[*command.max_args]),
+                                            command.name)));
+    return;
+  }
   commands::Reply reply([done = std::move(done)](Result<nlohmann::json> result) {
     done(commands::answer_of(std::move(result)));
   });

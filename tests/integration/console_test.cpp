@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <filesystem>
 
 namespace cservice::testing {
 namespace {
@@ -95,6 +96,44 @@ TEST_F(ConsoleTest, AKeyWithoutAProgramIsAConsoleForTheRunningService) {
   EXPECT_EQ(alone.wait_exit(10s), 2) << alone.output();
   EXPECT_EQ(alone.count("no program given, and no service to be a console for on 127\\.0\\.0\\.1:"), 1u)
       << alone.output();
+}
+
+// Only a service that answers our key is one to be a console for: another server on the port is
+// an address in use (exit 2, nothing started), and a daemon is never a console.
+TEST_F(ConsoleTest, APortHeldByAnotherServerOrAServiceForADaemonIsAnError) {
+  auto& other = start_program(original_master_binary(), {"another-key"});
+  const auto port = other.wait_for(R"(original master: listening on 127\.0\.0\.1:(\d+))", 5s,
+                                   "the other server's port");
+  ASSERT_TRUE(port);
+  auto& refused = start({"--access-key", kKey, "--host", "127.0.0.1", "--port", port->at(1),
+                         test_worker_binary()});
+  EXPECT_EQ(refused.wait_exit(10s), 2) << refused.output();
+  EXPECT_EQ(refused.count("this is a console"), 0u) << refused.output();
+  EXPECT_EQ(refused.count("starting -> "), 0u) << "a worker started: " << refused.output();
+  other.signal(SIGTERM);
+  EXPECT_TRUE(other.wait_exit(5s));
+
+  auto& service = start_service();
+  auto& daemon = start({"--daemon", "--pid-file", temp_dir() + "/d.pid", "--log-file",
+                        temp_dir() + "/d.log", "--access-key", kKey, "--host", "127.0.0.1",
+                        "--port", std::to_string(port_), test_worker_binary()});
+  EXPECT_EQ(daemon.wait_exit(10s), 2) << daemon.output();
+  EXPECT_EQ(daemon.count("a daemon cannot be its console"), 1u) << daemon.output();
+  stop_gracefully(service, kKey);
+}
+
+// A directory or a plain file named like a command does not take the command over.
+TEST_F(ConsoleTest, AFileNamedLikeACommandDoesNotTakeItOver) {
+  auto& service = start_service();
+  std::filesystem::create_directory(temp_dir() + "/workers");
+  write_file("health", "not a program\n", false);
+  for (const char* line : {"workers", "health"}) {
+    auto& remote = start({line, "--access-key", kKey, "--host", "127.0.0.1", "--port",
+                          std::to_string(port_)},
+                         {}, temp_dir());
+    EXPECT_EQ(remote.wait_exit(10s), 0) << line << ": " << remote.output();
+  }
+  stop_gracefully(service, kKey);
 }
 
 TEST_F(ConsoleTest, ShutdownAllFromAnAttachedConsoleStopsTheService) {

@@ -10,6 +10,14 @@ namespace {
 
 using namespace std::string_literals;
 
+TEST(WithoutDotComponentsTest, DropsDotsAndRepeatedSlashesButKeepsDotDot) {
+  EXPECT_EQ(without_dot_components("/srv/./app//./w"), "/srv/app/w");
+  EXPECT_EQ(without_dot_components("./w"), "w");
+  EXPECT_EQ(without_dot_components("/srv/current/../w"), "/srv/current/../w");
+  EXPECT_EQ(without_dot_components("/"), "/");
+  EXPECT_EQ(without_dot_components("."), ".");
+}
+
 TEST(SanitizeTextTest, KeepsPrintableTextAsItIs) {
   EXPECT_EQ(sanitize_text("serving 4 clients: 100% {\"ok\": true}"),
             "serving 4 clients: 100% {\"ok\": true}");

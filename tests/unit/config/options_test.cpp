@@ -404,5 +404,25 @@ TEST(CommandLineModeTest, RunAndJsonSelectRemoteMode) {
   EXPECT_EQ(line->options["accessKey"], "key");
 }
 
+TEST(CommandLineModeTest, AnEmptyRunIsAnErrorAndAKeyAloneIsAConsole) {
+  const char* empty[] = {"cservice", "--run", "", "-k", "key"};
+  auto line = parse_command_line(5, empty);
+  ASSERT_FALSE(line);
+  EXPECT_EQ(line.error().message, "missing value for --run: expected the command line to send");
+  const char* console[] = {"cservice", "-k", "key", "-p", "12000"};
+  line = parse_command_line(5, console);
+  ASSERT_TRUE(line) << line.error().message;
+  EXPECT_EQ(line->action, CommandLine::Action::Console);
+}
+
+TEST(CommandLineModeTest, AServiceFileThatDoesNotExistIsAConfigError) {
+  const char* argv[] = {"cservice", "no-such-service.json"};
+  auto line = parse_command_line(2, argv);
+  ASSERT_TRUE(line) << line.error().message;
+  auto options = load(*line);
+  ASSERT_FALSE(options);
+  EXPECT_EQ(options.error().message, "config no-such-service.json: No such file or directory");
+}
+
 }  // namespace
 }  // namespace cservice::config

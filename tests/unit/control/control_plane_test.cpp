@@ -186,6 +186,14 @@ TEST_F(ControlPlaneTest, TheCommandMayComeInTheBody) {
   EXPECT_EQ(unknown.body, "unknown command 'nosuch' (try help)") << "no trailing newline";
 }
 
+TEST_F(ControlPlaneTest, ArgumentsACommandDoesNotTakeAreABadRequest) {
+  const Outcome extra = run("version extra", "k", TrustLevel::Remote);
+  EXPECT_EQ(extra.status, 400);
+  EXPECT_EQ(extra.error, "version: unexpected argument \"extra\" (see help version)");
+  EXPECT_EQ(run("workers simple 5", "k", TrustLevel::Remote).status, 400);
+  EXPECT_EQ(run("workers simple", "k", TrustLevel::Remote).status, 200);
+}
+
 TEST_F(ControlPlaneTest, RefusalsSayWhatTheCallerLacks) {
   registry_.override_level("workers", TrustLevel::Disabled);
   EXPECT_EQ(run("workers", "k", TrustLevel::Inproc).error, "'workers' is disabled");
