@@ -54,12 +54,14 @@ Command start_command() {
       "start [program] [cwd] [timeout] [{\"count\": n, \"cwd\": dir, \"args\": [...], "
       "\"timeout\": ms}]",
       "Without a program or count: starts the worker slots that have no process (stopped with "
-      "shutdown, or given up on in a crash loop). With a program: those slots run it, or, when "
+      "shutdown, or given up on in a crash loop). With a program (a relative path is taken from "
+      "the master's working directory; `cwd` is where it runs): those slots run it, or, when "
       "every slot is busy, one worker of it is added (as the original's `start workerPath`). "
       "With a count: adds that many workers. Answers with the new pids once started; with a "
-      "`timeout` (ms; 0: readyTimeoutMs alone), once they are all ready, or with an error when "
-      "one is not ready in time (it is then stopped as a failed worker). cwd and timeout may be "
-      "given as the seed's positional arguments or in the options object (which wins).",
+      "`timeout` (ms, at most readyTimeoutMs; 0: readyTimeoutMs alone), once they are all "
+      "ready, or with an error when one is not ready in time (it is then stopped as a failed "
+      "worker). cwd and timeout may be given as the seed's positional arguments or in the "
+      "options object (which wins).",
       // It may run a program of the caller's choosing, as the master's user: local by default.
       TrustLevel::Local,
       [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,
