@@ -131,7 +131,8 @@ std::string options_help() {
       if (const std::string d = default_of(row, false); !d.empty()) {
         help += fmt::format(" (default: {})", d);
       }
-      out += "\n" + wrapped(help);
+      out += '\n';
+      out += wrapped(help);
     }
   }
   return out + std::string(kFooter);
@@ -141,9 +142,10 @@ std::string options_markdown() {
   std::string out = "| flag | JSON key | default | meaning |\n|---|---|---|---|\n";
   for (const auto& row : option_table()) {
     if (row.kind != OptionKind::Service) continue;
-    std::string help(row.help);
-    for (std::size_t at = help.find('|'); at != std::string::npos; at = help.find('|', at + 2)) {
-      help.insert(at, "\\");
+    std::string help;  // a '|' escaped, as a table cell needs
+    for (const char c : std::string_view(row.help)) {
+      if (c == '|') help += '\\';
+      help += c;
     }
     out += fmt::format("| {} | {} | {} | {} |\n", flag_column(row, "`"), json_names(row, "`"),
                        default_of(row, true), help);

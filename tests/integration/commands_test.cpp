@@ -4,6 +4,7 @@
 #include "http_client.hpp"
 #include "integration_test.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <csignal>
@@ -132,8 +133,8 @@ TEST_F(CommandsTest, ProgramsOfTheCallersChoosingNeedALocalPeer) {
   for (const std::string& line : {"upgrade all /bin/sh " + payload, "start /bin/sh " + payload}) {
     const auto refused = command(line);
     EXPECT_EQ(refused.status, 401) << line;
-    EXPECT_EQ(refused.body,
-              "'" + line.substr(0, line.find(' ')) + "' needs local access; this caller is remote");
+    EXPECT_EQ(refused.body, fmt::format("'{}' needs local access; this caller is remote",
+                                        line.substr(0, line.find(' '))));
   }
   EXPECT_EQ(workers("simple"), before);
   EXPECT_FALSE(std::filesystem::exists(marker));

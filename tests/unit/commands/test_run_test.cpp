@@ -1,5 +1,6 @@
 #include "commands/test_run.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -98,7 +99,7 @@ TEST(OutputTailTest, KeepsTheLastTwentyLinesEscaped) {
   std::string output;
   for (int i = 1; i <= 30; ++i) output += "line " + std::to_string(i) + "\n";
   std::string expected;
-  for (int i = 11; i <= 30; ++i) expected += (i > 11 ? "\n" : "") + ("line " + std::to_string(i));
+  for (int i = 11; i <= 30; ++i) expected += fmt::format("{}line {}", i > 11 ? "\n" : "", i);
   EXPECT_EQ(output_tail(output), expected);
   EXPECT_EQ(output_tail("a\r\n\tb \x1b[31mred\\\n\n\n"), "a\n\tb \\x1b[31mred\\\\");
   EXPECT_EQ(output_tail("bad \xff byte"), "bad \\xff byte");
