@@ -1,6 +1,7 @@
 // The option table is the one declaration of every option: these tests walk the table itself,
 // so an option added to it is checked without a new test.
 
+#include "command_line_loader.hpp"
 #include "config/option_table.hpp"
 
 #include <gtest/gtest.h>
@@ -90,12 +91,8 @@ class OptionTableTest : public ::testing::Test {
     return {spelling, text(value)};
   }
 
-  Result<Options> load_words(const std::vector<std::string>& words) {
-    std::vector<const char*> argv = {"cservice"};
-    for (const auto& word : words) argv.push_back(word.c_str());
-    auto command_line = parse_command_line(static_cast<int>(argv.size()), argv.data());
-    if (!command_line) return command_line.error();
-    return load(*command_line);
+  static Result<Options> load_words(const std::vector<std::string>& words) {
+    return load_command_line(words);
   }
 
   std::string dir_;

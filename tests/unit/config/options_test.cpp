@@ -1,3 +1,4 @@
+#include "command_line_loader.hpp"
 #include "config/flags.hpp"
 #include "config/options.hpp"
 
@@ -32,11 +33,8 @@ class OptionsTest : public ::testing::Test {
     auto options = load_json(std::move(config));
     return options ? std::string("(no error)") : options.error().message;
   }
-  Result<Options> load_flags(std::vector<const char*> argv) {
-    argv.insert(argv.begin(), "cservice");
-    auto command_line = parse_command_line(static_cast<int>(argv.size()), argv.data());
-    if (!command_line) return command_line.error();
-    return load(*command_line);
+  static Result<Options> load_flags(const std::vector<const char*>& argv) {
+    return load_command_line({argv.begin(), argv.end()});
   }
 
   std::string dir_;
