@@ -33,13 +33,38 @@
 
 namespace cservice::supervisor {
 
+// An upgrade's test gate: it runs while the canary serves and calls `done` once with its verdict
+// (an error's message says why it failed). It returns a function that stops it early; the
+// supervisor calls that when the rollout ends first (then a late `done` is ignored).
+using Gate = std::function<std::function<void()>(std::function<void(Result<void>)> done)>;
+
+// Where a rollout is. An upgrade goes Canary (its first replacement starting), Monitor (that
+// one serving on trial), Test (the gate running while it serves), Replace (the rest, in
+// batches), Bake (the whole new fleet watched), and ends; a restart is Replace only. A failure
+// anywhere goes RollingBack when something is to be put back.
+enum class RolloutStage { Canary, Monitor, Test, Replace, Bake, RollingBack };
+const char* to_string(RolloutStage stage);
+
+struct RolloutProgress {
+  RolloutStage stage = RolloutStage::Replace;
+  std::size_t done = 0;   // slots replaced (RollingBack: put back) so far
+  std::size_t total = 0;  // slots to replace (RollingBack: to put back)
+};
+
 struct RolloutRequest {
-  Reason reason = Reason::Restart;           // Restart or Upgrade
+  Reason reason = Reason::Restart;           // Restart, Upgrade, or Rollback (an upgrade back)
   std::optional<Pid> only;                   // one worker, by pid; nullopt: all
-  std::optional<ProgramSpec> program;        // Upgrade: the new program
+  std::optional<ProgramSpec> program;        // Upgrade, Rollback: the new program
   std::optional<Milliseconds> stop_timeout;  // for the old workers; default: the policy's
   std::optional<Milliseconds> monitor;       // Upgrade: default: the policy's upgrade_monitor
   std::string description;                   // "restart all", for messages
+  Gate test = {};                            // Upgrade: run after the monitor period; none: skip
+  std::string test_name = {};                // "test /srv/smoke", for messages
+  Milliseconds bake{0};                      // the new fleet is watched this long at the end
+  std::optional<std::size_t> batch = {};     // workers replaced at a time; default: the ratio's
+  // Called at each stage change and each replaced slot (on the loop, inside the supervisor:
+  // it must not call back into it).
+  std::function<void(const RolloutProgress&)> on_progress = {};
 };
 
 // Workers replaced at a time in a rollout of `n` workers.

@@ -33,6 +33,18 @@ const char* to_string(HealthState state) {
   return "unknown";
 }
 
+const char* to_string(RolloutStage stage) {
+  switch (stage) {
+    case RolloutStage::Canary: return "canary";
+    case RolloutStage::Monitor: return "monitor";
+    case RolloutStage::Test: return "test";
+    case RolloutStage::Replace: return "replace";
+    case RolloutStage::Bake: return "bake";
+    case RolloutStage::RollingBack: return "rolling-back";
+  }
+  return "unknown";
+}
+
 const char* to_string(Role role) {
   switch (role) {
     case Role::Current: return "current";
@@ -448,7 +460,7 @@ void Supervisor::shutdown(StopMode mode, std::optional<Milliseconds> stop_timeou
   } else {
     shutdown_deadline_ = clock_.now();
   }
-  if (rollout_) cancel_rollout("cancelled: the service is shutting down");
+  if (rollout_) abandon_rollout("cancelled: the service is shutting down");
   for (auto& s : slots_) s.restart_at.reset();
   const TimePoint now = clock_.now();
   for (auto& [pid, p] : processes_) {

@@ -113,6 +113,11 @@ class Supervisor {
   // Starts a rolling restart or upgrade; `done` runs when it is over (success, or why not).
   // Errors now: busy (another rollout; the message names it), shutting down, unknown pid.
   Result<void> begin_rollout(RolloutRequest request, Completion done);
+  // Cancels the rollout under way as a failure (`why`: "cancelled by the operator"): what it
+  // replaced is rolled back; its completion gets the failure. not_found when none runs.
+  Result<void> cancel_rollout(const std::string& why);
+  // The rollout under way: its description ("upgrade all /srv/v2"), or nullopt.
+  std::optional<std::string> rollout_description() const;
   // Stops the worker `pid` for good (no restart); `done` runs when it has exited.
   Result<void> stop_worker(Pid pid, std::optional<Milliseconds> stop_timeout, Completion done);
   // Starts the slots that have no process (stopped, crash loop), or with `add` > 0 adds that many
@@ -134,6 +139,9 @@ class Supervisor {
   std::vector<WorkerInfo> workers() const;
   // What new workers run: the options' program, or the last completed `upgrade all`.
   const ProgramSpec& program() const { return *current_spec_; }
+  // What ran before the last completed `upgrade all` (or `rollback`): what a rollback returns
+  // to. Null until one has completed.
+  const ProgramSpec* previous_program() const { return previous_spec_.get(); }
   // True if `pid` is one of our worker processes (current, incoming or retiring).
   bool is_worker(Pid pid) const;
   // True if `pid` is a process of ours: a worker or an adopted orphan.
@@ -199,11 +207,12 @@ class Supervisor {
   void end_trial();
   void replaced_worker_exited(const Process& process, ExitStatus status);
   void rollout_failed(const std::string& why);
-  void cancel_rollout(const std::string& why);
+  void abandon_rollout(const std::string& why);
   void finish_rollout_if_done();
 
   Policy policy_;
   SpecPtr current_spec_;
+  SpecPtr previous_spec_;
   Spawner& spawner_;
   const Clock& clock_;
   EventBus& events_;

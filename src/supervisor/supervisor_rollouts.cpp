@@ -196,7 +196,23 @@ void Supervisor::rollout_failed(const std::string& why) {
   pump_rollout();
 }
 
-void Supervisor::cancel_rollout(const std::string& why) {
+Result<void> Supervisor::cancel_rollout(const std::string& why) {
+  const Entry entry(*this);
+  if (!rollout_) return make_error(errc::not_found, "no rollout is running");
+  if (rollout_->phase == Rollout::Phase::RollingBack) {
+    return make_error(errc::busy, fmt::format("'{}' is already rolling back",
+                                              rollout_->request.description));
+  }
+  rollout_failed(why);
+  return {};
+}
+
+std::optional<std::string> Supervisor::rollout_description() const {
+  if (!rollout_) return std::nullopt;
+  return rollout_->request.description;
+}
+
+void Supervisor::abandon_rollout(const std::string& why) {
   Rollout r = std::move(*rollout_);
   rollout_.reset();
   for (const WorkerId id : r.active) {
@@ -221,7 +237,9 @@ void Supervisor::finish_rollout_if_done() {
     if (r.done) r.done(make_error(errc::failed, message));
     return;
   }
-  if (r.program && !r.request.only) current_spec_ = r.program;
+  if (r.program && !r.request.only && !(*r.program == *current_spec_)) {
+    previous_spec_ = std::exchange(current_spec_, r.program);
+  }
   log::info("{}: done, {} worker(s) replaced", r.request.description, r.replaced.size());
   if (r.done) r.done(r.summary());
 }
