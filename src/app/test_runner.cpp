@@ -10,7 +10,7 @@ commands::TestRunner test_runner(runtime::Runtime& rt, std::vector<std::string> 
     const TimePoint started = rt.clock().now();
     runtime::RunSpec spec{run.script, std::move(run.args), *shared_env, run.timeout,
                           runtime::Capture::MergedTail};
-    rt.run_program(spec, [&rt, started, done = std::move(done)](runtime::ProgramResult result) {
+    return rt.run_program(spec, [&rt, started, done = std::move(done)](runtime::ProgramResult result) {
       done({result.status, result.timed_out, std::move(result.out), result.truncated,
             std::move(result.start_error),
             std::chrono::duration_cast<Milliseconds>(rt.clock().now() - started)});

@@ -9,8 +9,9 @@ Command info_command() {
   return {
       "info",
       "info",
-      "Totals: the master's pid and uptime, the program new workers run (with its args and cwd), "
-      "workers by state, restarts so far.",
+      "Totals: the master's pid and uptime, the program new workers run (with its args and cwd) "
+      "and, after an upgrade, the previous one (what rollback returns to), workers by state, "
+      "restarts so far.",
       TrustLevel::Remote,
       [](Context& context, const Registry&, const std::vector<nlohmann::json>&, Reply reply) {
         nlohmann::json states = nlohmann::json::object();
@@ -30,6 +31,13 @@ Command info_command() {
                   {"restarts", restarts}};
         if (!program.args.empty()) result["args"] = program.args;
         if (!program.cwd.empty()) result["cwd"] = program.cwd;
+        // What `rollback` returns to, once an upgrade of every worker has completed.
+        if (const auto* previous = context.supervisor.previous_program()) {
+          nlohmann::json before = {{"program", previous->program}};
+          if (!previous->args.empty()) before["args"] = previous->args;
+          if (!previous->cwd.empty()) before["cwd"] = previous->cwd;
+          result["previous"] = std::move(before);
+        }
         reply.ok(std::move(result));
       },
       /*max_args=*/0,

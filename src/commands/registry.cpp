@@ -74,6 +74,7 @@ void add_builtins(Registry& registry) {
   registry.add(start_command());
   registry.add(exit_command());
   registry.add(test_command());
+  registry.add(rollback_command());
 }
 
 Result<std::optional<Pid>> parse_target(const std::string& command,

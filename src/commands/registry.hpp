@@ -4,6 +4,7 @@
 // library's control()), which win over a command's own default level.
 
 #include "commands/command.hpp"
+#include "supervisor/rollout.hpp"
 #include "supervisor/types.hpp"
 
 #include <map>
@@ -42,6 +43,7 @@ Command shutdown_command();
 Command start_command();
 Command exit_command();
 Command test_command();
+Command rollback_command();
 
 // Argument helpers for the built-ins.
 // "all" -> nullopt; a pid -> that pid. Anything else is a bad request naming `command`.
@@ -88,6 +90,14 @@ Result<std::string> checked_program(const std::string& command, const nlohmann::
 // `spec`; an error names `command` and the bad option.
 Result<void> apply_program_options(const std::string& command, const nlohmann::json& options,
                                    supervisor::ProgramSpec& spec);
+
+// The rollout options of upgrade and rollback, where given, into `request`: monitor, bake and
+// testTimeout (ms), batch (workers at a time), test (a script: the gate, run as the test command
+// runs it, time-out testTimeout, default kDefaultGateTimeout) and testArgs. An error names
+// `command` and the bad option.
+inline constexpr Milliseconds kDefaultGateTimeout{5 * 60 * 1000};
+Result<void> apply_pipeline_options(const std::string& command, const nlohmann::json& options,
+                                    Context& context, supervisor::RolloutRequest& request);
 
 // Answers `reply` when a long supervisor operation is over: `begin` gets the completion to
 // hand to the supervisor; an error from `begin` itself answers at once.

@@ -33,7 +33,7 @@ Command test_command() {
                   run->timeout ? fmt::format("time-out {} ms", run->timeout->count())
                                : std::string("no time-out"));
         auto shared = std::make_shared<Reply>(std::move(reply));
-        context.run_test(*run, [shared, run = *run](TestOutcome outcome) {
+        (void)context.run_test(*run, [shared, run = *run](TestOutcome outcome) {
           auto answer = test_answer(run, outcome);
           if (answer) {
             log::info("test {}: passed in {} ms", run.script, outcome.duration.count());

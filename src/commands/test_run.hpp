@@ -41,8 +41,10 @@ struct TestOutcome {
 };
 
 // Runs `run`; `done` gets the outcome exactly once, on the master's loop (also when the script
-// cannot be started).
-using TestRunner = std::function<void(TestRun run, std::function<void(TestOutcome)> done)>;
+// cannot be started). Returns a function that kills the run early (an upgrade's gate that is no
+// longer wanted); `done` still gets its outcome.
+using TestRunner =
+    std::function<std::function<void()>(TestRun run, std::function<void(TestOutcome)> done)>;
 
 // The longest time-out a caller may give (a week): longer ones are refused rather than
 // overflowing a timer.

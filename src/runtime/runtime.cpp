@@ -84,16 +84,20 @@ int Runtime::run() {
   return 0;
 }
 
-void Runtime::run_program(const RunSpec& spec, ProgramRun::Done done) {
+std::function<void()> Runtime::run_program(const RunSpec& spec, ProgramRun::Done done) {
   ++unanswered_programs_;
   auto run = ProgramRun::start(io_, spec, [this, done = std::move(done)](ProgramResult result) {
     done(std::move(result));
     --unanswered_programs_;
     if (finishing_) on_output_closed();
   });
-  if (!run->is_running()) return;
+  if (!run->is_running()) return [] {};
   if (finishing_) run->cancel();  // too late: the service is stopping
+  std::weak_ptr<ProgramRun> weak = run;
   programs_.emplace(to_int(run->pid()), std::move(run));
+  return [weak] {
+    if (auto live = weak.lock(); live && live->is_running()) live->cancel();
+  };
 }
 
 void Runtime::on_signal(int signal) {

@@ -65,8 +65,9 @@ class Runtime {
   // Runs a short-lived program (a directory command, a test) on the loop; `done` gets its
   // outcome. The runtime's reaper collects it, as it does workers. One still running when the
   // last worker has gone is killed, and the loop ends after its `done` has run (or when the
-  // output drain limit is reached).
-  void run_program(const RunSpec& spec, ProgramRun::Done done);
+  // output drain limit is reached). Returns a function that kills it early (its `done` still
+  // runs, with the status the kill gave it); calling it once the run is over does nothing.
+  std::function<void()> run_program(const RunSpec& spec, ProgramRun::Done done);
 
   // Starts the workers and runs the loop until every worker has stopped after a stop signal.
   // Returns the master's exit status (0).

@@ -30,6 +30,13 @@ std::vector<Rollout::Replaced> Rollout::to_put_back() const {
   return out;
 }
 
+RolloutProgress Rollout::progress() const {
+  if (phase == Phase::RollingBack) {
+    return {stage, restored.size() + restarting.size(), to_put_back().size()};
+  }
+  return {stage, replaced.size(), target.size()};
+}
+
 nlohmann::json Rollout::summary() const {
   nlohmann::json result = {{"replaced", nlohmann::json::array()}};
   for (const auto& r : replaced) result["replaced"].push_back(describe(r));
@@ -37,11 +44,17 @@ nlohmann::json Rollout::summary() const {
 }
 
 std::string Rollout::failure_message(const std::string& rollback_error) const {
+  // The stage is named where there is more than one (an upgrade's).
+  const std::string at = request.reason == Reason::Restart
+                             ? std::string()
+                             : fmt::format(" at stage {}", to_string(failed_stage));
+  const std::string detail = failure_detail.empty() ? "" : "\n" + failure_detail;
   if (phase == Phase::Forward) {
-    return fmt::format("{} cancelled: {}; {} worker(s) replaced, the others keep running as before",
-                       request.description, failure, replaced.size());
+    return fmt::format(
+        "{} cancelled{}: {}; {} worker(s) replaced, the others keep running as before{}",
+        request.description, at, failure, replaced.size(), detail);
   }
-  std::string text = fmt::format("{} failed: {}", request.description, failure);
+  std::string text = fmt::format("{} failed{}: {}", request.description, at, failure);
   std::string pids;
   for (const auto& r : restored) {
     pids += fmt::format("{}worker {} pid {}", pids.empty() ? "" : ", ", to_int(r.slot),
@@ -54,12 +67,12 @@ std::string Rollout::failure_message(const std::string& rollback_error) const {
   if (!rollback_error.empty()) {
     return text + fmt::format(
                       "; ROLLBACK FAILED: {}; {} of {} replaced worker(s) rolled back{}{}; the "
-                      "others still run the new program",
+                      "others still run the new program{}",
                       rollback_error, back, to_put_back().size(),
-                      pids.empty() ? "" : ": ", pids);
+                      pids.empty() ? "" : ": ", pids, detail);
   }
-  return text + fmt::format("; rolled back {} worker(s) to the previous program{}{}", back,
-                            pids.empty() ? "" : ": ", pids);
+  return text + fmt::format("; rolled back {} worker(s) to the previous program{}{}{}", back,
+                            pids.empty() ? "" : ": ", pids, detail);
 }
 
 }  // namespace cservice::supervisor

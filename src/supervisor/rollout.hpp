@@ -6,18 +6,27 @@
 //
 //   phase        event                               -> next
 //   Forward      a replacement ready (after the      -> Forward     promote it: the old process
-//                canary's trial, for an upgrade)                    gets the stop signal
-//   Forward      every slot replaced, old ones gone  -> done        answer {"replaced": [...]}
+//                canary's trial and test gate, for                  gets the stop signal
+//                an upgrade)
+//   Forward      every slot replaced                 -> Forward     bake: the new fleet is
+//                                                                   watched for `bake` ms
+//   Forward      every slot replaced, baked, old     -> done        answer {"replaced": [...]}
+//                ones gone
 //   Forward      a replacement fails (exit, not      -> RollingBack every replaced slot whose
-//                ready in time, cannot start), or a                 program changed is replaced
-//                replaced worker of a new program                   again by its previous one,
-//                exits                                              ready-before-stop
+//                ready in time, cannot start), the              program changed is replaced
+//                test gate fails, a replaced worker             again by its previous one,
+//                of a new program exits (also while             ready-before-stop
+//                baking), or the operator cancels
 //   Forward      the same, nothing to put back       -> done        answer: cancelled, why
 //   RollingBack  every slot back, old ones gone      -> done        answer: failed, rolled back
 //   RollingBack  a replacement fails                 -> done        answer: failed, ROLLBACK
 //                                                                   FAILED (logged loudly); the
 //                                                                   service keeps serving
 //   any          the service shuts down              -> done        answer: cancelled
+//
+// An upgrade's forward phase goes through the stages of RolloutStage: its first replacement (the
+// canary) starts alone, serves beside the old workers on trial for `monitor` ms, then while it
+// still serves the test gate runs; only then is it promoted and the rest replaced in batches.
 
 #include <deque>
 #include <functional>
@@ -83,8 +92,11 @@ struct Rollout {
   };
 
   RolloutRequest request;
-  SpecPtr program;  // Upgrade: the new program; null for a restart
+  std::uint64_t serial = 0;  // tells a late gate verdict from this rollout's
+  SpecPtr program;           // Upgrade: the new program; null for a restart
   Phase phase = Phase::Forward;
+  RolloutStage stage = RolloutStage::Replace;
+  RolloutStage failed_stage = RolloutStage::Replace;  // where the forward phase failed
   std::deque<WorkerId> pending;        // slots still to replace in this phase
   std::map<WorkerId, SpecPtr> target;  // what each slot runs at the end of this phase
   std::set<WorkerId> active;           // a replacement is starting in the slot
@@ -97,12 +109,21 @@ struct Rollout {
   Milliseconds monitor{};
   bool canary = false;                     // Upgrade: the first replacement is on trial
   std::optional<TimePoint> monitor_until;  // the canary's trial ends then
+  bool testing = false;                    // the test gate is running
+  std::function<void()> stop_test;         // stops it
+  std::optional<TimePoint> bake_until;     // baking: the new fleet is watched until then
+  bool baked = false;                      // the bake is over (or there was none)
   std::string failure;                     // why the forward phase failed
+  std::string failure_detail;              // more lines about it (a test's output), or empty
   Completion done;
 
   // Replacements that may be starting at once now.
   std::size_t limit() const { return canary ? 1 : batch; }
-  bool is_over() const { return pending.empty() && active.empty() && retiring.empty(); }
+  // Every slot replaced (old ones may still be on their way out).
+  bool all_replaced() const { return pending.empty() && active.empty(); }
+  bool is_over() const { return all_replaced() && retiring.empty() && (baked || phase == Phase::RollingBack); }
+  // Where it stands, for progress reports.
+  RolloutProgress progress() const;
   // The slots the forward phase moved to another program, most recent last.
   std::vector<Replaced> to_put_back() const;
   // The answer of a rollout that succeeded: {"replaced": [{worker, oldPid, newPid}...]}.

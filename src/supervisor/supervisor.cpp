@@ -398,7 +398,8 @@ void Supervisor::on_timer() {
     if (const auto d = p.earliest_deadline(); d && *d <= now) due.push_back(pid);
   }
   for (const Pid pid : due) on_deadline(pid, now);
-  if (rollout_ && rollout_->monitor_until && *rollout_->monitor_until <= now) end_trial();
+  if (rollout_ && rollout_->monitor_until && *rollout_->monitor_until <= now) monitor_over();
+  if (rollout_ && rollout_->bake_until && *rollout_->bake_until <= now) bake_over();
 }
 
 void Supervisor::on_deadline(Pid pid, TimePoint now) {
@@ -443,7 +444,10 @@ std::optional<TimePoint> Supervisor::next_deadline() const {
     if (!s.current && !shutting_down_) earliest(next, s.restart_at);
   }
   for (const auto& [pid, p] : processes_) earliest(next, p.earliest_deadline());
-  if (rollout_) earliest(next, rollout_->monitor_until);
+  if (rollout_) {
+    earliest(next, rollout_->monitor_until);
+    earliest(next, rollout_->bake_until);
+  }
   return next;
 }
 

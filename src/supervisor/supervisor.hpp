@@ -204,7 +204,13 @@ class Supervisor {
   void replacement_ready(Process& process, std::string_view why);
   void replacement_failed(const Process& process, const std::string& why);
   void promote(Slot& slot);
+  void monitor_over();
   void end_trial();
+  void bake_over();
+  std::size_t batch_for(std::size_t n, std::optional<std::size_t> asked) const;
+  void enter_stage(RolloutStage stage);
+  void report_progress();
+  void stop_gate_and_timers(Rollout& r);
   void replaced_worker_exited(const Process& process, ExitStatus status);
   void rollout_failed(const std::string& why);
   void abandon_rollout(const std::string& why);
@@ -219,6 +225,7 @@ class Supervisor {
   std::deque<Slot> slots_;            // a deque: adding a slot keeps references valid
   std::map<Pid, Process> processes_;  // every live process of ours, whatever its role
   std::optional<Rollout> rollout_;
+  std::uint64_t rollout_serial_ = 0;
   std::optional<Milliseconds> shutdown_timeout_;
   std::optional<TimePoint> shutdown_deadline_;  // SIGKILL for everything left then
   // The SIGKILL deadlines of worker processes that exited while being stopped, by pid: their

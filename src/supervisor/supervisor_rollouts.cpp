@@ -30,17 +30,37 @@ Result<void> Supervisor::begin_rollout(RolloutRequest request, Completion done) 
   }
   if (request.program) r.program = std::make_shared<const ProgramSpec>(*request.program);
   for (const WorkerId id : r.pending) r.target[id] = r.program ? r.program : slot(id).spec;
-  r.batch = rollout_batch_size(r.pending.size(), policy_.restart_concurrency_ratio);
+  r.batch = batch_for(r.pending.size(), request.batch);
   r.stop_timeout = request.stop_timeout.value_or(policy_.stop_timeout);
   r.monitor = request.monitor.value_or(policy_.upgrade_monitor);
-  r.canary = request.reason == Reason::Upgrade;
+  r.canary = request.reason != Reason::Restart;
+  r.stage = r.canary ? RolloutStage::Canary : RolloutStage::Replace;
+  r.baked = request.bake.count() == 0;
+  r.serial = ++rollout_serial_;
   r.done = std::move(done);
   r.request = std::move(request);
-  log::info("{}: replacing {} worker(s), {} at a time", r.request.description, r.pending.size(),
-            r.batch);
+  log::info("{}: replacing {} worker(s), {} at a time{}{}", r.request.description,
+            r.pending.size(), r.batch,
+            r.request.test ? fmt::format(", gated by {}", r.request.test_name) : "",
+            r.baked ? "" : fmt::format(", baking {} ms", r.request.bake.count()));
   rollout_ = std::move(r);
+  report_progress();
   pump_rollout();
   return {};
+}
+
+std::size_t Supervisor::batch_for(std::size_t n, std::optional<std::size_t> asked) const {
+  if (asked) return std::clamp<std::size_t>(*asked, 1, std::max<std::size_t>(n, 1));
+  return rollout_batch_size(n, policy_.restart_concurrency_ratio);
+}
+
+void Supervisor::enter_stage(RolloutStage stage) {
+  rollout_->stage = stage;
+  report_progress();
+}
+
+void Supervisor::report_progress() {
+  if (rollout_ && rollout_->request.on_progress) rollout_->request.on_progress(rollout_->progress());
 }
 
 void Supervisor::pump_rollout() {
@@ -76,9 +96,11 @@ void Supervisor::replacement_ready(Process& p, std::string_view why) {
   if (!rollout_) return;
   Rollout& r = *rollout_;
   if (r.canary) {
-    // On trial: it serves beside the old worker until the monitor period has passed.
+    // On trial: it serves beside the old worker until the monitor period has passed (and the
+    // test gate, if any, has passed while it serves).
     r.monitor_until = clock_.now() + r.monitor;
     log::info("{}: watching the first upgraded worker for {} ms", name_of(p), r.monitor.count());
+    enter_stage(RolloutStage::Monitor);
     return;
   }
   r.active.erase(p.slot);
@@ -86,11 +108,47 @@ void Supervisor::replacement_ready(Process& p, std::string_view why) {
   pump_rollout();
 }
 
+void Supervisor::monitor_over() {
+  Rollout& r = *rollout_;
+  r.monitor_until.reset();
+  if (!r.request.test) {
+    end_trial();
+    return;
+  }
+  log::info("{}: the first upgraded worker passed its {} ms trial; running {}",
+            r.request.description, r.monitor.count(), r.request.test_name);
+  enter_stage(RolloutStage::Test);
+  const std::uint64_t serial = r.serial;
+  r.testing = true;
+  // The gate answers later, on the loop, as a new entry (or at once, if it cannot even start);
+  // a verdict for a rollout that has ended (cancelled, failed, another one since) is ignored.
+  auto stop = r.request.test([this, serial](Result<void> verdict) {
+    const Entry entry(*this);
+    if (!rollout_ || rollout_->serial != serial || !rollout_->testing) return;
+    rollout_->testing = false;
+    rollout_->stop_test = nullptr;
+    if (!verdict) {
+      // The verdict's first line says why; the rest (the test's output) ends the answer.
+      const std::string& text = verdict.error().message;
+      const auto newline = text.find('\n');
+      if (newline != std::string::npos) rollout_->failure_detail = text.substr(newline + 1);
+      rollout_failed(text.substr(0, newline));
+      return;
+    }
+    log::info("{}: {} passed", rollout_->request.description, rollout_->request.test_name);
+    end_trial();
+  });
+  if (rollout_ && rollout_->serial == serial && rollout_->testing) {
+    rollout_->stop_test = std::move(stop);
+  }
+}
+
 void Supervisor::end_trial() {
   Rollout& r = *rollout_;
   r.monitor_until.reset();
   r.canary = false;
   log::info("{}: the first upgraded worker passed its trial", r.request.description);
+  enter_stage(RolloutStage::Replace);
   for (const WorkerId id : std::vector<WorkerId>(r.active.begin(), r.active.end())) {
     Slot& s = slot(id);
     const Process* in = s.incoming ? find(*s.incoming) : nullptr;
@@ -100,6 +158,15 @@ void Supervisor::end_trial() {
     }
   }
   pump_rollout();
+}
+
+void Supervisor::bake_over() {
+  Rollout& r = *rollout_;
+  r.bake_until.reset();
+  r.baked = true;
+  log::info("{}: the new workers served {} ms without a failure", r.request.description,
+            r.request.bake.count());
+  finish_rollout_if_done();
 }
 
 void Supervisor::promote(Slot& s) {
@@ -123,6 +190,7 @@ void Supervisor::promote(Slot& s) {
   s.history.clear();
   log::info("{}: took over{}", name_of(in),
             entry.old_pid ? fmt::format(" from pid {}", to_int(*entry.old_pid)) : "");
+  report_progress();
 }
 
 void Supervisor::replacement_failed(const Process& p, const std::string& why) {
@@ -149,8 +217,17 @@ void Supervisor::replaced_worker_exited(const Process& p, ExitStatus status) {
   }
 }
 
+void Supervisor::stop_gate_and_timers(Rollout& r) {
+  r.testing = false;
+  if (auto stop = std::exchange(r.stop_test, nullptr)) stop();
+  r.monitor_until.reset();
+  r.bake_until.reset();
+}
+
 void Supervisor::rollout_failed(const std::string& why) {
   Rollout& r = *rollout_;
+  stop_gate_and_timers(r);
+  if (r.phase == Rollout::Phase::Forward) r.failed_stage = r.stage;
   // Replacements still starting are stopped; the workers they were to replace keep serving.
   for (const WorkerId id : r.active) {
     Slot& s = slot(id);
@@ -181,7 +258,9 @@ void Supervisor::rollout_failed(const std::string& why) {
     return;
   }
   r.phase = Rollout::Phase::RollingBack;
-  log::error("{} failed: {}; rolling back {} worker(s)", r.request.description, why, back.size());
+  r.stage = RolloutStage::RollingBack;
+  log::error("{} failed at stage {}: {}; rolling back {} worker(s)", r.request.description,
+             to_string(r.failed_stage), why, back.size());
   for (const auto& b : back) {
     Slot& s = slot(b.slot);
     r.target[s.id] = b.previous;
@@ -192,7 +271,8 @@ void Supervisor::rollout_failed(const std::string& why) {
       r.restarting.push_back(s.id);
     }
   }
-  r.batch = rollout_batch_size(r.pending.size(), policy_.restart_concurrency_ratio);
+  r.batch = batch_for(r.pending.size(), r.request.batch);
+  report_progress();
   pump_rollout();
 }
 
@@ -215,6 +295,8 @@ std::optional<std::string> Supervisor::rollout_description() const {
 void Supervisor::abandon_rollout(const std::string& why) {
   Rollout r = std::move(*rollout_);
   rollout_.reset();
+  stop_gate_and_timers(r);
+  if (r.phase == Rollout::Phase::Forward) r.failed_stage = r.stage;
   for (const WorkerId id : r.active) {
     Slot& s = slot(id);
     if (Process* in = s.incoming ? find(*s.incoming) : nullptr) {
@@ -228,7 +310,18 @@ void Supervisor::abandon_rollout(const std::string& why) {
 }
 
 void Supervisor::finish_rollout_if_done() {
-  if (!rollout_ || !rollout_->is_over()) return;
+  if (!rollout_) return;
+  Rollout& current = *rollout_;
+  if (current.phase == Rollout::Phase::Forward && current.all_replaced() && !current.baked &&
+      !current.bake_until) {
+    // Every slot runs the new program: watch the whole fleet before calling it done.
+    current.bake_until = clock_.now() + current.request.bake;
+    log::info("{}: every worker replaced; baking for {} ms", current.request.description,
+              current.request.bake.count());
+    enter_stage(RolloutStage::Bake);
+    return;
+  }
+  if (!current.is_over()) return;
   Rollout r = std::move(*rollout_);
   rollout_.reset();
   if (r.phase == Rollout::Phase::RollingBack) {

@@ -453,5 +453,272 @@ TEST_F(RolloutTest, AnOrphanOfAWorkerKilledAtItsDeadlineIsKilledAtOnce) {
   EXPECT_EQ(spawner_.stopped.back().mode, StopMode::Kill);
 }
 
+// The upgrade pipeline: canary, monitor, test gate, batches, bake, and a rollback from any stage.
+class PipelineTest : public RolloutTest {
+ protected:
+  // A test gate the test answers by hand.
+  struct FakeGate {
+    int runs = 0;
+    int stops = 0;
+    std::function<void(Result<void>)> done;
+    std::optional<Result<void>> at_once;  // answer synchronously, from within the call
+  };
+
+  RolloutRequest upgrade(Milliseconds monitor = 100ms) {
+    RolloutRequest request{Reason::Upgrade, {}, ProgramSpec{"/srv/v2", {}, {}}, {}, monitor,
+                           "upgrade all /srv/v2"};
+    request.on_progress = [this](const RolloutProgress& p) {
+      const std::string entry =
+          fmt::format("{} {}/{}", to_string(p.stage), p.done, p.total);
+      if (stages_.empty() || stages_.back() != entry) stages_.push_back(entry);
+    };
+    return request;
+  }
+  void gated(RolloutRequest& request) {
+    request.test_name = "test /srv/smoke";
+    request.test = [this](std::function<void(Result<void>)> done) -> std::function<void()> {
+      ++gate_.runs;
+      if (gate_.at_once) {
+        done(*gate_.at_once);
+      } else {
+        gate_.done = std::move(done);
+      }
+      return [this] { ++gate_.stops; };
+    };
+  }
+  // Readies every started process not yet answered, from index `from`.
+  void ready_from(std::size_t from) {
+    for (std::size_t i = from; i < spawner_.started.size(); ++i) {
+      supervisor_->on_ready(spawner_.started[i].pid);
+    }
+  }
+  void exit_stopped_old(const std::vector<Pid>& pids) {
+    for (const Pid pid : pids) {
+      if (stopped(pid) && supervisor_->is_known(pid)) supervisor_->on_exited(pid, ExitStatus::exited(0));
+    }
+  }
+  std::size_t running(const std::string& program) const {
+    std::size_t n = 0;
+    for (const auto& w : supervisor_->workers()) n += w.spec->program == program ? 1 : 0;
+    return n;
+  }
+  std::string error() const {
+    return result_ && !*result_ ? result_->error().message : std::string("(no error)");
+  }
+
+  FakeGate gate_;
+  std::vector<std::string> stages_;
+};
+
+TEST_F(PipelineTest, AGateThatPassesLetsTheRestFollowAndTheBakeEndsIt) {
+  const auto old = live_pids();
+  auto request = upgrade();
+  gated(request);
+  request.bake = 5000ms;
+  ASSERT_TRUE(supervisor_->begin_rollout(std::move(request), capture()));
+  supervisor_->on_ready(spawner_.started[4].pid);  // the canary
+  advance(100ms);                                   // its trial: the gate runs while it serves
+  ASSERT_EQ(gate_.runs, 1);
+  EXPECT_EQ(spawner_.started.size(), 5u) << "workers replaced before the gate passed";
+  EXPECT_TRUE(spawner_.stopped.empty()) << "an old worker stopped before the gate passed";
+  advance(10s);  // the gate takes its time; nothing moves meanwhile
+  EXPECT_EQ(spawner_.started.size(), 5u);
+  gate_.done({});
+  EXPECT_TRUE(stopped(old[0])) << "the canary took over once the gate passed";
+  ready_from(5);
+  ready_from(5);
+  exit_stopped_old(old);
+  EXPECT_EQ(running("/srv/v2"), 4u);
+  EXPECT_FALSE(result_.has_value()) << "answered before the bake was over";
+  advance(4999ms);
+  EXPECT_FALSE(result_.has_value()) << "answered before the bake was over";
+  advance(1ms);
+  ASSERT_TRUE(result_.has_value());
+  ASSERT_TRUE(*result_) << error();
+  EXPECT_EQ(supervisor_->program().program, "/srv/v2");
+  ASSERT_NE(supervisor_->previous_program(), nullptr);
+  EXPECT_EQ(supervisor_->previous_program()->program, "/srv/v1");
+  EXPECT_EQ(stages_, (std::vector<std::string>{"canary 0/4", "monitor 0/4", "test 0/4",
+                                               "replace 0/4", "replace 1/4", "replace 2/4",
+                                               "replace 3/4", "replace 4/4", "bake 4/4"}));
+  EXPECT_EQ(gate_.stops, 0);
+}
+
+TEST_F(PipelineTest, AGateThatFailsLeavesTheFleetAsItWas) {
+  const auto old = live_pids();
+  auto request = upgrade();
+  gated(request);
+  ASSERT_TRUE(supervisor_->begin_rollout(std::move(request), capture()));
+  const Pid canary = spawner_.started[4].pid;
+  supervisor_->on_ready(canary);
+  advance(100ms);
+  gate_.done(make_error(errc::failed,
+                        "test /srv/smoke: failed (exit 3) after 20 ms\ntest output:\nGET / -> 502"));
+  EXPECT_TRUE(stopped(canary));
+  for (const Pid pid : old) EXPECT_FALSE(stopped(pid));
+  ASSERT_TRUE(result_.has_value());
+  EXPECT_EQ(error(),
+            "upgrade all /srv/v2 cancelled at stage test: test /srv/smoke: failed (exit 3) after "
+            "20 ms; 0 worker(s) replaced, the others keep running as before\ntest output:\nGET / -> "
+            "502");
+  EXPECT_EQ(live_pids(), old);
+  EXPECT_EQ(supervisor_->program().program, "/srv/v1");
+  EXPECT_EQ(supervisor_->previous_program(), nullptr);
+}
+
+TEST_F(PipelineTest, AGateThatFailsAtOnceIsAFailureToo) {
+  auto request = upgrade();
+  gate_.at_once = make_error(errc::failed, "test /srv/smoke: could not start: Permission denied");
+  gated(request);
+  ASSERT_TRUE(supervisor_->begin_rollout(std::move(request), capture()));
+  supervisor_->on_ready(spawner_.started[4].pid);
+  advance(100ms);
+  ASSERT_TRUE(result_.has_value());
+  EXPECT_NE(error().find("at stage test: test /srv/smoke: could not start"), std::string::npos)
+      << error();
+  EXPECT_TRUE(stopped(spawner_.started[4].pid));
+}
+
+TEST_F(PipelineTest, EachStageOfTheCanaryNamesItselfWhenItFails) {
+  {
+    auto request = upgrade();
+    ASSERT_TRUE(supervisor_->begin_rollout(std::move(request), capture()));
+    supervisor_->on_exited(spawner_.started.back().pid, ExitStatus::exited(1));
+    EXPECT_NE(error().find("cancelled at stage canary: worker 1: the new process"),
+              std::string::npos)
+        << error();
+  }
+  {
+    result_.reset();
+    ASSERT_TRUE(supervisor_->begin_rollout(upgrade(), capture()));
+    supervisor_->on_ready(spawner_.started.back().pid);
+    supervisor_->on_exited(spawner_.started.back().pid, ExitStatus::killed(11));
+    EXPECT_NE(error().find("cancelled at stage monitor:"), std::string::npos) << error();
+    EXPECT_NE(error().find("while on trial"), std::string::npos) << error();
+  }
+  {
+    result_.reset();
+    auto request = upgrade();
+    gated(request);
+    ASSERT_TRUE(supervisor_->begin_rollout(std::move(request), capture()));
+    supervisor_->on_ready(spawner_.started.back().pid);
+    advance(100ms);
+    ASSERT_EQ(gate_.runs, 1);
+    supervisor_->on_exited(spawner_.started.back().pid, ExitStatus::killed(6));
+    EXPECT_NE(error().find("cancelled at stage test:"), std::string::npos) << error();
+    EXPECT_EQ(gate_.stops, 1) << "the gate kept running after the canary died";
+    gate_.done({});  // a late verdict is ignored
+  }
+  EXPECT_EQ(running("/srv/v1"), 4u);
+  EXPECT_EQ(supervisor_->rollout_description(), std::nullopt);
+}
+
+TEST_F(PipelineTest, ANewWorkerThatDiesWhileBakingRollsEveryWorkerBack) {
+  const auto old = live_pids();
+  auto request = upgrade();
+  request.bake = 60s;
+  ASSERT_TRUE(supervisor_->begin_rollout(std::move(request), capture()));
+  supervisor_->on_ready(spawner_.started[4].pid);
+  advance(100ms);
+  ready_from(5);
+  ready_from(5);
+  exit_stopped_old(old);
+  ASSERT_EQ(running("/srv/v2"), 4u);
+  advance(30s);
+  const auto fresh = live_pids();
+  EXPECT_FALSE(result_.has_value());
+  supervisor_->on_exited(fresh[2], ExitStatus::killed(11));  // worker 3 crashes while baking
+  EXPECT_EQ(stages_.back(), "rolling-back 1/4");  // worker 3 restarts on v1 by itself
+  // Worker 3 restarts on v1; the others are replaced by v1, ready-before-stop.
+  advance(100ms);
+  for (int round = 0; round < 4; ++round) ready_from(8);
+  exit_stopped_old(fresh);
+  ASSERT_TRUE(result_.has_value());
+  EXPECT_NE(error().find("upgrade all /srv/v2 failed at stage bake: worker 3: the new process"),
+            std::string::npos)
+      << error();
+  EXPECT_NE(error().find("rolled back 4 worker(s) to the previous program"), std::string::npos)
+      << error();
+  EXPECT_EQ(running("/srv/v1"), 4u);
+  EXPECT_EQ(supervisor_->program().program, "/srv/v1");
+  EXPECT_EQ(supervisor_->previous_program(), nullptr);
+  EXPECT_EQ(supervisor_->health().state, HealthState::Ok) << supervisor_->health().reason;
+}
+
+TEST_F(PipelineTest, TheOperatorCancelsAndWhatWasReplacedGoesBack) {
+  EXPECT_EQ(supervisor_->cancel_rollout("cancelled by the operator").error().code,
+            make_error(errc::not_found, "").code);
+  const auto old = live_pids();
+  ASSERT_TRUE(supervisor_->begin_rollout(upgrade(), capture()));
+  supervisor_->on_ready(spawner_.started[4].pid);
+  advance(100ms);
+  supervisor_->on_ready(spawner_.started[5].pid);  // workers 1 and 2 on v2, 3 starting
+  ASSERT_EQ(running("/srv/v2"), 2u);
+  ASSERT_TRUE(supervisor_->cancel_rollout("cancelled by the operator (cancel 7)"));
+  EXPECT_EQ(stages_.back(), "rolling-back 0/2");
+  auto again = supervisor_->cancel_rollout("cancelled by the operator");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().message, "'upgrade all /srv/v2' is already rolling back");
+  for (int round = 0; round < 3; ++round) ready_from(7);
+  exit_stopped_old(old);
+  exit_stopped_old({spawner_.started[4].pid, spawner_.started[5].pid, spawner_.started[6].pid});
+  ASSERT_TRUE(result_.has_value());
+  EXPECT_NE(error().find("failed at stage replace: cancelled by the operator (cancel 7); rolled "
+                         "back 2 worker(s)"),
+            std::string::npos)
+      << error();
+  EXPECT_EQ(running("/srv/v1"), 4u);
+  EXPECT_EQ(stages_.back(), "rolling-back 2/2");
+}
+
+TEST_F(PipelineTest, ABatchSizeReplacesThatManyAtATime) {
+  auto request = upgrade();
+  request.batch = 3;
+  ASSERT_TRUE(supervisor_->begin_rollout(std::move(request), capture()));
+  supervisor_->on_ready(spawner_.started[4].pid);
+  advance(100ms);
+  EXPECT_EQ(spawner_.started.size(), 8u) << "the three others start at once after the canary";
+  request = upgrade();
+  request.batch = 1000;  // more than there are workers: all of them
+  EXPECT_EQ(rollout_batch_size(4, 0.33), 2u);
+}
+
+TEST_F(PipelineTest, RollbackReturnsToThePreviousProgramAndASecondOneGoesForwardAgain) {
+  const auto complete = [this](RolloutRequest request) {
+    result_.reset();
+    const auto before = live_pids();
+    const std::size_t first = spawner_.started.size();
+    ASSERT_TRUE(supervisor_->begin_rollout(std::move(request), capture()));
+    supervisor_->on_ready(spawner_.started[first].pid);
+    advance(100ms);
+    for (int round = 0; round < 4; ++round) ready_from(first + 1);
+    exit_stopped_old(before);
+    ASSERT_TRUE(result_.has_value() && *result_) << error();
+  };
+  complete(upgrade());
+  EXPECT_EQ(running("/srv/v2"), 4u);
+  RolloutRequest back{Reason::Rollback, {}, *supervisor_->previous_program(), {}, 100ms,
+                      "rollback to /srv/v1"};
+  complete(back);
+  EXPECT_EQ(running("/srv/v1"), 4u);
+  EXPECT_EQ(spawner_.started.back().program, "/srv/v1");
+  EXPECT_EQ(supervisor_->program().program, "/srv/v1");
+  ASSERT_NE(supervisor_->previous_program(), nullptr);
+  EXPECT_EQ(supervisor_->previous_program()->program, "/srv/v2");
+}
+
+TEST_F(PipelineTest, AShutdownStopsTheGate) {
+  auto request = upgrade();
+  gated(request);
+  ASSERT_TRUE(supervisor_->begin_rollout(std::move(request), capture()));
+  supervisor_->on_ready(spawner_.started[4].pid);
+  advance(100ms);
+  supervisor_->shutdown(StopMode::Graceful);
+  EXPECT_EQ(gate_.stops, 1);
+  ASSERT_TRUE(result_.has_value());
+  EXPECT_NE(error().find("cancelled at stage test:"), std::string::npos) << error();
+  gate_.done({});  // late: ignored
+}
+
 }  // namespace
 }  // namespace cservice::supervisor

@@ -1,0 +1,58 @@
+#include "commands/registry.hpp"
+#include "supervisor/supervisor.hpp"
+
+#include <fmt/format.h>
+
+namespace cservice::commands {
+
+Command rollback_command() {
+  return {
+      "rollback",
+      "rollback [timeout] [{\"timeout\": ms, \"monitor\": ms, \"test\": script, \"testTimeout\": "
+      "ms, \"testArgs\": [...], \"bake\": ms, \"batch\": n}]",
+      "Returns every worker to the program (with its args and cwd) that ran before the last "
+      "completed `upgrade all`, as an upgrade does: the first worker on trial, then the rest, "
+      "ready-before-stop, with the same options and the same rollback if it fails. A second "
+      "rollback returns to the upgraded program. `info` shows the current and previous "
+      "program. Answers when done.",
+      // It replaces every worker and may run a test script of the caller's choosing.
+      TrustLevel::Local,
+      [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,
+         Reply reply) {
+        auto options = parse_trailing(
+            "rollback", args, 0, {"timeout"},
+            {"timeout", "monitor", "test", "testTimeout", "testArgs", "bake", "batch"});
+        if (!options) {
+          reply.fail(options.error());
+          return;
+        }
+        auto timeout = timeout_option("rollback", *options);
+        if (!timeout) {
+          reply.fail(timeout.error());
+          return;
+        }
+        const supervisor::ProgramSpec* previous = context.supervisor.previous_program();
+        if (previous == nullptr) {
+          reply.fail(make_error(errc::bad_request,
+                                "rollback: nothing to roll back to: no upgrade all has completed "
+                                "since the service started"));
+          return;
+        }
+        supervisor::RolloutRequest request;
+        request.reason = supervisor::Reason::Rollback;
+        request.program = *previous;
+        request.stop_timeout = *timeout;
+        if (auto applied = apply_pipeline_options("rollback", *options, context, request);
+            !applied) {
+          reply.fail(applied.error());
+          return;
+        }
+        request.description = fmt::format("rollback to {}", previous->program);
+        answer_when_done(std::move(reply), [&](supervisor::Completion done) {
+          return context.supervisor.begin_rollout(std::move(request), std::move(done));
+        });
+      },
+  };
+}
+
+}  // namespace cservice::commands
