@@ -3,7 +3,9 @@
 //
 // Options: --port P (standalone), --body TEXT (answers "TEXT from pid N"; default "hello"),
 // --no-notify (never says READY=1, as a program that knows nothing of cservice: the master's
-// `auto` mode counts it ready after readyGraceMs).
+// `auto` mode counts it ready after readyGraceMs), --fail-on FILE (a build that fails later:
+// once FILE exists and holds this worker's CSERVICE_WORKER_ID, it drains as on SIGTERM and then
+// exits 1, so the failure itself loses no request).
 // Under cservice it serves on the listening socket the master passes (LISTEN_FDS) and says
 // READY=1 once it accepts. Standalone it binds --port itself (for comparing with and without
 // the supervisor). On SIGTERM it drains: it closes its listener at once (the master's copy keeps
@@ -26,6 +28,7 @@
 #include <boost/beast/http.hpp>
 
 #include <cstdio>
+#include <functional>
 #include <cstdlib>
 #include <list>
 #include <string>
@@ -124,12 +127,14 @@ int main(int argc, char** argv) {
   int port = 8080;
   std::string greeting = "hello";
   bool notify = true;
+  std::string fail_on;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--no-notify") notify = false;
     if (i + 1 == argc) break;
     if (arg == "--port") port = std::atoi(argv[i + 1]);
     if (arg == "--body") greeting = argv[i + 1];
+    if (arg == "--fail-on") fail_on = argv[i + 1];
   }
   asio::io_context io;
   Server server(io);
@@ -161,7 +166,30 @@ int main(int argc, char** argv) {
     if (!ec) start_drain(server);
   });
   asio::co_spawn(io, accept_loop(server), asio::detached);
+  int status = 0;
+  asio::steady_timer poll(io);
+  std::function<void()> watch = [&] {
+    poll.expires_after(std::chrono::milliseconds(20));
+    poll.async_wait([&](const beast::error_code& ec) {
+      if (ec || server.draining) return;
+      const char* id = std::getenv("CSERVICE_WORKER_ID");
+      if (std::FILE* f = std::fopen(fail_on.c_str(), "r")) {
+        char wanted[16] = {};
+        const bool read = std::fgets(wanted, sizeof wanted, f) != nullptr;
+        std::fclose(f);
+        if (read && id != nullptr && std::atoi(wanted) == std::atoi(id)) {
+          std::fprintf(stderr, "hello_worker: %s says worker %s fails\n", fail_on.c_str(), id);
+          status = 1;
+          signals.cancel();
+          start_drain(server);
+          return;
+        }
+      }
+      watch();
+    });
+  };
+  if (!fail_on.empty()) watch();
   if (notify) cservice::worker_ready();
   io.run();
-  return 0;
+  return status;
 }
