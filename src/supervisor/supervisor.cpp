@@ -362,8 +362,14 @@ void Supervisor::current_exited(Process p, ExitStatus status) {
                                      {"status", status.describe()}}}});
   }
   if (!failure) return;
-  // A replacement under way takes the slot over when ready; no restart of its own.
-  if (!s.incoming) after_failure(s);
+  // A replacement under way takes the slot over when ready (at once if it is on trial and
+  // ready); no restart of its own.
+  if (!s.incoming) {
+    after_failure(s);
+  } else if (const Process* in = find(*s.incoming);
+             rollout_ && rollout_->canary && in != nullptr && in->state == WorkerState::Ready) {
+    take_over_on_trial(s);
+  }
   if (rollout_) replaced_worker_exited(p, status);
 }
 

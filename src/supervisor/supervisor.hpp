@@ -204,6 +204,7 @@ class Supervisor {
   void replacement_ready(Process& process, std::string_view why);
   void replacement_failed(const Process& process, const std::string& why);
   void promote(Slot& slot);
+  void take_over_on_trial(Slot& slot);
   void monitor_over();
   void end_trial();
   void bake_over();

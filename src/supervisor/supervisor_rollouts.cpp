@@ -101,11 +101,20 @@ void Supervisor::replacement_ready(Process& p, std::string_view why) {
     r.monitor_until = clock_.now() + r.monitor;
     log::info("{}: watching the first upgraded worker for {} ms", name_of(p), r.monitor.count());
     enter_stage(RolloutStage::Monitor);
+    // The worker it was to replace died meanwhile: it serves in its place at once, still on
+    // trial (a failure later rolls it back like any replaced worker).
+    if (!slot_of(p).current) take_over_on_trial(slot_of(p));
     return;
   }
   r.active.erase(p.slot);
   promote(slot_of(p));
   pump_rollout();
+}
+
+void Supervisor::take_over_on_trial(Slot& s) {
+  Rollout& r = *rollout_;
+  r.active.erase(s.id);
+  promote(s);
 }
 
 void Supervisor::monitor_over() {

@@ -720,5 +720,32 @@ TEST_F(PipelineTest, AShutdownStopsTheGate) {
   gate_.done({});  // late: ignored
 }
 
+TEST_F(PipelineTest, WhenTheOldWorkerDiesTheCanaryOnTrialServesInItsPlace) {
+  const auto old = live_pids();
+  auto request = upgrade();
+  gated(request);
+  ASSERT_TRUE(supervisor_->begin_rollout(std::move(request), capture()));
+  const Pid canary = spawner_.started[4].pid;
+  supervisor_->on_ready(canary);
+  advance(100ms);
+  ASSERT_EQ(gate_.runs, 1);
+  supervisor_->on_exited(old[0], ExitStatus::killed(9));  // worker 1's old process dies
+  advance(1s);
+  EXPECT_EQ(live_pids()[0], canary) << "the slot stayed empty while the gate ran";
+  EXPECT_EQ(spawner_.started.size(), 5u) << "the old program was restarted beside the canary";
+  // The gate fails: the canary, now serving in the slot, is rolled back like a replaced worker.
+  gate_.done(make_error(errc::failed, "test /srv/smoke: failed (exit 1) after 5 ms; no output"));
+  ASSERT_EQ(spawner_.started.size(), 6u);
+  EXPECT_EQ(spawner_.started[5].program, "/srv/v1");
+  supervisor_->on_ready(spawner_.started[5].pid);
+  supervisor_->on_exited(canary, ExitStatus::exited(0));
+  ASSERT_TRUE(result_.has_value());
+  EXPECT_NE(error().find("failed at stage test: test /srv/smoke: failed (exit 1) after 5 ms; no "
+                         "output; rolled back 1 worker(s)"),
+            std::string::npos)
+      << error();
+  EXPECT_EQ(running("/srv/v1"), 4u);
+}
+
 }  // namespace
 }  // namespace cservice::supervisor
