@@ -42,6 +42,12 @@ Command workers_command() {
             item["program"] = w.spec->program;
             if (w.spec->args != service.args) item["args"] = w.spec->args;
             if (w.spec->cwd != service.cwd) item["cwd"] = w.spec->cwd;
+            // A rollout's replacement beside it (an upgrade's canary on trial, a batch).
+            if (w.incoming) {
+              item["incoming"] = {{"pid", to_int(w.incoming->pid)},
+                                  {"state", supervisor::to_string(w.incoming->state)},
+                                  {"program", w.incoming->spec->program}};
+            }
           }
           if (mode == "details" && w.pid) {
             if (const auto stats = context.process_stats(*w.pid)) {

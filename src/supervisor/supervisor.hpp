@@ -75,6 +75,13 @@ struct WorkerInfo {
   bool crash_loop = false;
   std::string status;  // last STATUS= text
   SpecPtr spec;        // what the slot runs (its next restart too)
+  // A rollout's replacement starting (or on trial) beside the slot's process.
+  struct Incoming {
+    Pid pid{};
+    WorkerState state = WorkerState::Starting;
+    SpecPtr spec;
+  };
+  std::optional<Incoming> incoming;
 };
 
 class Supervisor {

@@ -55,6 +55,9 @@ std::vector<WorkerInfo> Supervisor::workers() const {
       w.status = p->status;
       w.spec = p->spec;
     }
+    if (const Process* in = s.incoming ? find(*s.incoming) : nullptr) {
+      w.incoming = WorkerInfo::Incoming{in->pid, in->state, in->spec};
+    }
     out.push_back(std::move(w));
   }
   return out;

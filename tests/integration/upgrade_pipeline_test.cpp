@@ -171,13 +171,24 @@ TEST_F(UpgradePipelineTest, ANewWorkerThatFailsWhileBakingRollsTheFleetBack) {
   stop_gracefully(service);
 }
 
-TEST_F(UpgradePipelineTest, AGateThatHangsIsKilledAtItsTimeOut) {
+TEST_F(UpgradePipelineTest, AGateThatHangsIsKilledAtItsTimeOutAndWorkersShowTheCanary) {
   auto& service = start_service();
   const std::string pid_file = temp_dir() + "/gate.pid";
   const std::string gate =
       write_file("hang.sh", "#!/bin/sh\necho $$ > " + pid_file + "\nexec sleep 600\n", true);
-  const auto upgraded = command("upgrade all " + new_build() +
-                                R"( {"monitor": 0, "testTimeout": 300, "test": ")" + gate + R"("})");
+  auto upgrade = std::async(std::launch::async, [&] {
+    return command("upgrade all " + new_build() + R"( {"monitor": 0, "testTimeout": 1500, "test": ")" +
+                   gate + R"("})");
+  });
+  // While the gate runs, `workers` shows the canary beside worker 1's process.
+  ASSERT_TRUE(service.wait_for("running test " + gate, 30s, "the gate"));
+  const json during = workers();
+  ASSERT_TRUE(during[0].contains("incoming")) << during.dump();
+  EXPECT_EQ(during[0]["incoming"]["program"], new_build()) << during.dump();
+  EXPECT_EQ(during[0]["incoming"]["state"], "ready") << during.dump();
+  EXPECT_EQ(during[0]["program"], hello_worker_binary()) << during.dump();
+  ASSERT_EQ(upgrade.wait_for(60s), std::future_status::ready);
+  const auto upgraded = upgrade.get();
   ASSERT_TRUE(upgraded);
   EXPECT_EQ(upgraded->status, 500) << upgraded->body;
   EXPECT_NE(upgraded->body.find("cancelled at stage test: test " + gate + ": timed out after"),
