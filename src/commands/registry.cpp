@@ -198,9 +198,9 @@ Result<std::string> checked_program(const std::string& command, const nlohmann::
                                                      os::path_and_target(named, path)));
   }
   if (::access(path.c_str(), X_OK) != 0) {
-    return make_error(errc::bad_request, fmt::format("{}: program {}: {}", command,
-                                                     os::path_and_target(named, path),
-                                                     std::strerror(errno)));
+    return make_error(errc::bad_request,
+                      fmt::format("{}: program {}: {}", command, os::path_and_target(named, path),
+                                  std::strerror(errno)));
   }
   if (path != named) log::info("{}: {} is {}", command, named, path);
   return path;
@@ -222,15 +222,15 @@ Result<void> apply_program_options(const std::string& command, const nlohmann::j
       auto resolved = os::real_path(fmt::format("{}: cwd", command), absolute);
       if (!resolved) {
         const bool missing = resolved.error().code == std::errc::no_such_file_or_directory;
-        return make_error(errc::bad_request,
-                          fmt::format("{}: cwd {} {}", command,
-                                      os::path_and_target(absolute, os::followed_path(absolute)),
-                                      missing ? "does not exist" : resolved.error().code.message()));
+        return make_error(
+            errc::bad_request,
+            fmt::format("{}: cwd {} {}", command,
+                        os::path_and_target(absolute, os::followed_path(absolute)),
+                        missing ? "does not exist" : resolved.error().code.message()));
       }
       if (!std::filesystem::is_directory(*resolved, ec)) {
-        return make_error(errc::bad_request,
-                          fmt::format("{}: cwd {} is not a directory", command,
-                                      os::path_and_target(absolute, *resolved)));
+        return make_error(errc::bad_request, fmt::format("{}: cwd {} is not a directory", command,
+                                                         os::path_and_target(absolute, *resolved)));
       }
       if (*resolved != absolute) log::info("{}: cwd {} is {}", command, absolute, *resolved);
       cwd = std::move(*resolved);

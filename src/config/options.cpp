@@ -37,8 +37,8 @@ Result<std::string> resolve_program(const std::string& program, const std::strin
                                                       os::path_and_target(named, path)));
     }
     if (::access(path.c_str(), X_OK) != 0) {
-      return os_error(
-          fmt::format("program {}: not executable", os::path_and_target(named, path)), errno);
+      return os_error(fmt::format("program {}: not executable", os::path_and_target(named, path)),
+                      errno);
     }
     return path;
   };

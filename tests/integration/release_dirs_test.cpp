@@ -133,9 +133,9 @@ TEST_F(ReleaseDirsTest, WorkersKeepTheirReleaseUntilAnUpgradeNamesTheNewOne) {
   const auto upgraded = command("upgrade all current/server current");
   ASSERT_EQ(upgraded.status, 200) << upgraded.body;
   expect_fleet_runs("v2", "after upgrade all current/server");
-  EXPECT_TRUE(service.wait_for("upgrade: " + app_ + "/current/server is " + release_dir("v2") +
-                                   "/server",
-                               5s, "the upgrade naming both paths"));
+  EXPECT_TRUE(
+      service.wait_for("upgrade: " + app_ + "/current/server is " + release_dir("v2") + "/server",
+                       5s, "the upgrade naming both paths"));
   const auto info = json::parse(command("info").body, nullptr, false);
   EXPECT_EQ(info.value("program", ""), release_dir("v2") + "/server") << info.dump();
   EXPECT_EQ(info.value("cwd", ""), release_dir("v2")) << info.dump();

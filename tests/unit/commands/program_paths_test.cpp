@@ -65,27 +65,23 @@ TEST_F(ProgramPathsTest, ALinkToNothingUsableIsABadRequestNamingBothPaths) {
   EXPECT_EQ(dangling.error().message, "upgrade: program " + dir_ + "/current/server is " + dir_ +
                                           "/releases/v9/server: No such file or directory");
   supervisor::ProgramSpec spec{dir_ + "/releases/v1/server", {}, dir_ + "/releases/v1"};
-  EXPECT_EQ(apply_program_options("start", json({{"cwd", dir_ + "/current"}}), spec)
-                .error()
-                .message,
-            "start: cwd " + dir_ + "/current is " + dir_ + "/releases/v9 does not exist");
+  EXPECT_EQ(
+      apply_program_options("start", json({{"cwd", dir_ + "/current"}}), spec).error().message,
+      "start: cwd " + dir_ + "/current is " + dir_ + "/releases/v9 does not exist");
   EXPECT_EQ(spec.cwd, dir_ + "/releases/v1") << "nothing changes";
 
   fs::create_directory_symlink("releases/v1", dir_ + "/server-dir");
   EXPECT_EQ(checked_program("upgrade", json(dir_ + "/server-dir")).error().message,
-            "upgrade: program " + dir_ + "/server-dir is " + dir_ +
-                "/releases/v1: is a directory");
+            "upgrade: program " + dir_ + "/server-dir is " + dir_ + "/releases/v1: is a directory");
   std::ofstream(dir_ + "/releases/v1/notes.txt") << "text\n";
   fs::create_symlink("releases/v1/notes.txt", dir_ + "/notes");
-  EXPECT_EQ(checked_program("start", json(dir_ + "/notes")).error().message,
-            "start: program " + dir_ + "/notes is " + dir_ +
-                "/releases/v1/notes.txt: Permission denied");
+  EXPECT_EQ(
+      checked_program("start", json(dir_ + "/notes")).error().message,
+      "start: program " + dir_ + "/notes is " + dir_ + "/releases/v1/notes.txt: Permission denied");
   fs::create_symlink("releases/v1/server", dir_ + "/cwd-file");
-  EXPECT_EQ(apply_program_options("start", json({{"cwd", dir_ + "/cwd-file"}}), spec)
-                .error()
-                .message,
-            "start: cwd " + dir_ + "/cwd-file is " + dir_ +
-                "/releases/v1/server is not a directory");
+  EXPECT_EQ(
+      apply_program_options("start", json({{"cwd", dir_ + "/cwd-file"}}), spec).error().message,
+      "start: cwd " + dir_ + "/cwd-file is " + dir_ + "/releases/v1/server is not a directory");
 }
 
 }  // namespace
