@@ -3,6 +3,7 @@
 #include "base/check.hpp"
 #include "base/log.hpp"
 #include "base/text.hpp"
+#include "os/real_path.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -185,17 +186,24 @@ Result<std::string> checked_program(const std::string& command, const nlohmann::
                                   arg.is_null() ? "" : ", got " + json_text(arg)));
   }
   std::error_code ec;
-  // The same program is named the same way however it was given ("./server", "server"), so
-  // `health` does not see two programs where there is one.
-  const std::string path =
+  const std::string named =
       without_dot_components(std::filesystem::absolute(arg.get<std::string>(), ec).string());
+  // Resolved now, links and all: the workers keep this release when a deploy re-points
+  // `current`. It is also one name for one program however it was given ("./server",
+  // "server", "current/server"), so `health` does not see two programs where there is one.
+  auto resolved = os::real_path(fmt::format("{}: program", command), named);
+  if (!resolved) return Error{make_error_code(errc::bad_request), resolved.error().message};
+  const std::string& path = *resolved;
   if (std::filesystem::is_directory(path, ec)) {
-    return make_error(errc::bad_request, fmt::format("{}: program {}: is a directory", command, path));
+    return make_error(errc::bad_request, fmt::format("{}: program {}: is a directory", command,
+                                                     os::path_and_target(named, path)));
   }
   if (::access(path.c_str(), X_OK) != 0) {
     return make_error(errc::bad_request,
-                      fmt::format("{}: program {}: {}", command, path, std::strerror(errno)));
+                      fmt::format("{}: program {}: {}", command, os::path_and_target(named, path),
+                                  std::strerror(errno)));
   }
+  if (path != named) log::info("{}: {} is {}", command, named, path);
   return path;
 }
 
@@ -206,17 +214,29 @@ Result<void> apply_program_options(const std::string& command, const nlohmann::j
       return make_error(errc::bad_request, fmt::format("{}: cwd must be a path", command));
     }
     std::error_code ec;
-    spec.cwd = options["cwd"].get<std::string>();
-    if (!spec.cwd.empty()) {
-      spec.cwd = without_dot_components(std::filesystem::absolute(spec.cwd, ec).string());
+    const std::string named = options["cwd"].get<std::string>();
+    std::string cwd;  // empty: the master's
+    if (!named.empty()) {
+      const std::string absolute =
+          without_dot_components(std::filesystem::absolute(named, ec).string());
+      // Resolved now, as the program is: the workers keep this release's directory.
+      auto resolved = os::real_path(fmt::format("{}: cwd", command), absolute);
+      if (!resolved) {
+        const bool missing = resolved.error().code == std::errc::no_such_file_or_directory;
+        return make_error(
+            errc::bad_request,
+            fmt::format("{}: cwd {} {}", command,
+                        os::path_and_target(absolute, os::followed_path(absolute)),
+                        missing ? "does not exist" : resolved.error().code.message()));
+      }
+      if (!std::filesystem::is_directory(*resolved, ec)) {
+        return make_error(errc::bad_request, fmt::format("{}: cwd {} is not a directory", command,
+                                                         os::path_and_target(absolute, *resolved)));
+      }
+      if (*resolved != absolute) log::info("{}: cwd {} is {}", command, absolute, *resolved);
+      cwd = std::move(*resolved);
     }
-    if (!spec.cwd.empty() && !std::filesystem::is_directory(spec.cwd, ec)) {
-      return make_error(errc::bad_request,
-                        fmt::format("{}: cwd {} {}", command, spec.cwd,
-                                    std::filesystem::exists(spec.cwd, ec)
-                                        ? "is not a directory"
-                                        : "does not exist"));
-    }
+    spec.cwd = std::move(cwd);
   }
   if (options.contains("args")) {
     const auto& list = options["args"];

@@ -10,6 +10,7 @@
 #include <cctype>
 #include <cerrno>
 
+#include "os/real_path.hpp"
 #include "os/signals.hpp"
 #include "os/spawn.hpp"
 
@@ -269,8 +270,14 @@ std::vector<OptionRow> make_table() {
        .default_text = "the master's",
        .help = "workers' working directory",
        .apply = [](const json& v, ApplyContext& c) -> Result<void> {
-         c.options.cwd = absolute_path(join_path(c.base_dir, v.get<std::string>()));
-         return existing_dir(c.options.cwd, "cwd");
+         // Resolved, links and all, as the program is: the workers keep this release's
+         // directory when a deploy re-points a link in it.
+         const std::string named = absolute_path(join_path(c.base_dir, v.get<std::string>()));
+         auto resolved = os::real_path("cwd", named);
+         if (!resolved) return resolved.error();
+         c.options.cwd = std::move(*resolved);
+         return existing_dir(c.options.cwd,
+                             named == c.options.cwd ? "cwd" : fmt::format("cwd {} is", named));
        },
        .show = [](const Options& o) -> json { return o.cwd; }},
       {.key = "env",

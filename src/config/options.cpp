@@ -10,6 +10,7 @@
 #include <cerrno>
 
 #include "config/option_table.hpp"
+#include "os/real_path.hpp"
 #include "os/spawn.hpp"
 
 namespace cservice::config {
@@ -20,16 +21,26 @@ using nlohmann::json;
 // Finds the program the way a shell would, and checks it can be executed: a name with a '/' is
 // a path; a bare name is a file in `base_dir`, else looked up in PATH.
 Result<std::string> resolve_program(const std::string& program, const std::string& base_dir) {
-  auto check = [](const std::string& path) -> Result<std::string> {
+  // Resolved, links and all (a release directory's `current/server`, or /usr/bin/python3 as
+  // /usr/bin/python3.11): every worker started from these options runs what it leads to now.
+  auto check = [](const std::string& given) -> Result<std::string> {
+    const std::string named = absolute_path(given);
+    auto resolved = os::real_path("program", named);
+    if (!resolved) return resolved.error();
+    const std::string& path = *resolved;
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return os_error(fmt::format("program {}", path), errno);
+    if (::stat(path.c_str(), &st) != 0) {
+      return os_error(fmt::format("program {}", os::path_and_target(named, path)), errno);
+    }
     if (!S_ISREG(st.st_mode)) {
-      return make_error(errc::bad_config, fmt::format("program {}: not a regular file", path));
+      return make_error(errc::bad_config, fmt::format("program {}: not a regular file",
+                                                      os::path_and_target(named, path)));
     }
     if (::access(path.c_str(), X_OK) != 0) {
-      return os_error(fmt::format("program {}: not executable", path), errno);
+      return os_error(fmt::format("program {}: not executable", os::path_and_target(named, path)),
+                      errno);
     }
-    return absolute_path(path);
+    return path;
   };
   if (program.find('/') != std::string::npos) return check(join_path(base_dir, program));
   const std::string local = join_path(base_dir.empty() ? "." : base_dir, program);

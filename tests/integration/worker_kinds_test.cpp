@@ -235,13 +235,14 @@ class WorkerKindsTest : public IntegrationTest {
       EXPECT_EQ(exe_of(pids[i]), canonical(program.path)) << "worker " << i + 1;
       EXPECT_EQ(args_of(pids[i]), program.args) << "worker " << i + 1;
     }
-    EXPECT_EQ(info().value("program", json()), program.path) << "info names the program run now";
+    EXPECT_EQ(info().value("program", json()), canonical(program.path))
+        << "info names the program run now, links resolved";
   }
   // `workers` reports `program` for each worker, and `args` only where they differ from the
   // service's own (here: nowhere).
   void expect_reported_programs(const WorkerProgram& program) {
     for (const auto& w : workers()) {
-      EXPECT_EQ(w.value("program", json()), program.path) << w.dump();
+      EXPECT_EQ(w.value("program", json()), canonical(program.path)) << w.dump();
       EXPECT_FALSE(w.contains("args")) << "the service's own args are not repeated: " << w.dump();
     }
   }
@@ -594,11 +595,11 @@ TEST_F(WorkerKindsTest, UpgradeOnePidMakesAMixedFleetThatHealthReports) {
   EXPECT_TRUE(is_dead(before[1]));
   const pid_t upgraded = list[1]["pid"];
   EXPECT_EQ(exe_of(upgraded), canonical(program.path));
-  EXPECT_EQ(list[1].value("program", json()), program.path) << list.dump();
+  EXPECT_EQ(list[1].value("program", json()), canonical(program.path)) << list.dump();
   EXPECT_EQ(list[1].value("args", json()), json(program.args)) << list.dump();
-  EXPECT_EQ(list[0].value("program", json()), old_program.path) << list.dump();
+  EXPECT_EQ(list[0].value("program", json()), canonical(old_program.path)) << list.dump();
   EXPECT_FALSE(list[0].contains("args")) << list.dump();
-  EXPECT_EQ(info().value("program", json()), old_program.path)
+  EXPECT_EQ(info().value("program", json()), canonical(old_program.path))
       << "new workers still run the service's program";
   EXPECT_TRUE(all_ready(kMargin));
   const json now = health();
@@ -621,7 +622,7 @@ TEST_F(WorkerKindsTest, StartAnotherSilentProgramMakesAMixedFleetOnceReady) {
                                            << workers().dump();
   const json list = workers();
   ASSERT_EQ(list.size(), static_cast<std::size_t>(kWorkers + 1));
-  EXPECT_EQ(list[3].value("program", json()), other.path) << list.dump();
+  EXPECT_EQ(list[3].value("program", json()), canonical(other.path)) << list.dump();
   const json now = health();
   EXPECT_EQ(now["health"], "mixed") << now.dump();
   EXPECT_TRUE(now.contains("reason")) << now.dump();
