@@ -209,13 +209,17 @@ Result<std::string> checked_program(const std::string& command, const nlohmann::
 
 Result<void> apply_program_options(const std::string& command, const nlohmann::json& options,
                                    supervisor::ProgramSpec& spec) {
-  if (options.contains("cwd")) {
-    if (!options["cwd"].is_string()) {
+  // A cwd once named through a link (`/srv/app/current`) and not given now is followed again:
+  // the new release's directory, not the one the running workers were started in.
+  const bool follow = !options.contains("cwd") && !spec.cwd_as_named.empty();
+  if (options.contains("cwd") || follow) {
+    if (!follow && !options["cwd"].is_string()) {
       return make_error(errc::bad_request, fmt::format("{}: cwd must be a path", command));
     }
     std::error_code ec;
-    const std::string named = options["cwd"].get<std::string>();
+    const std::string named = follow ? spec.cwd_as_named : options["cwd"].get<std::string>();
     std::string cwd;  // empty: the master's
+    std::string as_named;
     if (!named.empty()) {
       const std::string absolute =
           without_dot_components(std::filesystem::absolute(named, ec).string());
@@ -233,10 +237,14 @@ Result<void> apply_program_options(const std::string& command, const nlohmann::j
         return make_error(errc::bad_request, fmt::format("{}: cwd {} is not a directory", command,
                                                          os::path_and_target(absolute, *resolved)));
       }
-      if (*resolved != absolute) log::info("{}: cwd {} is {}", command, absolute, *resolved);
+      if (*resolved != absolute) {
+        log::info("{}: cwd {} is {}", command, absolute, *resolved);
+        as_named = absolute;
+      }
       cwd = std::move(*resolved);
     }
     spec.cwd = std::move(cwd);
+    spec.cwd_as_named = std::move(as_named);
   }
   if (options.contains("args")) {
     const auto& list = options["args"];

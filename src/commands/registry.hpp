@@ -87,7 +87,8 @@ Result<TargetArgs> parse_target_args(const std::string& command,
 Result<std::string> checked_program(const std::string& command, const nlohmann::json& arg);
 
 // Applies the options `cwd` (a directory) and `args` (an array of strings), where given, to
-// `spec`; an error names `command` and the bad option.
+// `spec`; an error names `command` and the bad option. The cwd is resolved through every link;
+// without a `cwd` option, a cwd that `spec` got through a link is resolved again.
 Result<void> apply_program_options(const std::string& command, const nlohmann::json& options,
                                    supervisor::ProgramSpec& spec);
 

@@ -276,6 +276,7 @@ std::vector<OptionRow> make_table() {
          auto resolved = os::real_path("cwd", named);
          if (!resolved) return resolved.error();
          c.options.cwd = std::move(*resolved);
+         c.options.cwd_as_named = named == c.options.cwd ? std::string() : named;
          return existing_dir(c.options.cwd,
                              named == c.options.cwd ? "cwd" : fmt::format("cwd {} is", named));
        },

@@ -43,6 +43,7 @@ struct Options {
   std::vector<os::Endpoint> listen;
   int stop_signal = 15;            // SIGTERM
   std::string cwd;                 // workers' working directory; empty: the master's
+  std::string cwd_as_named;        // the same before links were resolved, if it differs
   std::map<std::string, std::string> env;  // added to the inherited environment
   bool silent = false;             // do not relay workers' output
   bool raw_output = false;         // `rawOutput`: relay workers' bytes unescaped (StdioRelay)

@@ -49,7 +49,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create(config::Options options,
   runtime->supervisor_ = std::make_unique<supervisor::Supervisor>(
       runtime->options_.policy,
       supervisor::ProgramSpec{runtime->options_.program, runtime->options_.args,
-                              runtime->options_.cwd},
+                              runtime->options_.cwd, runtime->options_.cwd_as_named},
       *runtime->spawner_, runtime->clock_, runtime->events_);
   runtime->supervisor_->set_on_schedule([r = runtime.get()] { r->on_schedule(); });
   return runtime;

@@ -40,11 +40,17 @@ enum class StopMode { Graceful, Kill };
 // What a worker runs. The service has a current one (the options' program); an upgrade starts
 // workers of a new one and, once it succeeds, makes it current.
 struct ProgramSpec {
-  std::string program;             // absolute path
+  std::string program;             // absolute path, every link resolved
   std::vector<std::string> args;
-  std::string cwd;                 // empty: the master's
+  std::string cwd;                 // empty: the master's; else every link resolved
+  // The cwd as the operator named it (`/srv/app/current`), where a link led elsewhere: an
+  // upgrade that names no cwd resolves it again, so it follows a re-pointed release link.
+  std::string cwd_as_named = {};
 
-  bool operator==(const ProgramSpec&) const = default;
+  // The same program, args and directory (however the directory was named).
+  bool operator==(const ProgramSpec& other) const {
+    return program == other.program && args == other.args && cwd == other.cwd;
+  }
 };
 using SpecPtr = std::shared_ptr<const ProgramSpec>;
 

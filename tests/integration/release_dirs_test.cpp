@@ -149,6 +149,11 @@ TEST_F(ReleaseDirsTest, WorkersKeepTheirReleaseUntilAnUpgradeNamesTheNewOne) {
   expect_fleet_runs("v2", "after restart all, current re-pointed to v3");
   EXPECT_EQ(json::parse(command("health").body, nullptr, false).value("health", ""), "ok");
 
+  // An upgrade that names no cwd follows the link the cwd was named by, as the program's.
+  const auto followed = command("upgrade all current/server");
+  ASSERT_EQ(followed.status, 200) << followed.body;
+  expect_fleet_runs("v3", "after upgrade all current/server with no cwd");
+
   stop_gracefully(service);
 }
 
