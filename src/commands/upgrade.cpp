@@ -1,4 +1,5 @@
 #include "commands/registry.hpp"
+#include "commands/run_operation.hpp"
 #include "supervisor/supervisor.hpp"
 
 #include <fmt/format.h>
@@ -27,7 +28,7 @@ Command upgrade_command() {
       [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,
          Reply reply) {
         auto parsed = parse_target_args("upgrade", args, 2, {"cwd", "timeout"},
-                                        {"cwd", "args", "timeout", "monitor"});
+                                        {"cwd", "args", "timeout", "monitor", "async"});
         auto program = parsed ? checked_program("upgrade", args.size() > 1 ? args[1] : nlohmann::json())
                               : parsed.error();
         if (!program) {
@@ -61,9 +62,12 @@ Command upgrade_command() {
         request.description = fmt::format(
             "upgrade {} {}", parsed->target ? std::to_string(to_int(*parsed->target)) : "all",
             spec.program);
-        answer_when_done(std::move(reply), [&](supervisor::Completion done) {
-          return context.supervisor.begin_rollout(std::move(request), std::move(done));
-        });
+        run_operation(context, OperationKind::Upgrade, request.description, *options,
+                      std::move(reply), [&](OperationHooks hooks) {
+                        request.on_progress = std::move(hooks.on_progress);
+                        return context.supervisor.begin_rollout(std::move(request),
+                                                                std::move(hooks.done));
+                      });
       },
   };
 }
