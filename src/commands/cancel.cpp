@@ -28,6 +28,14 @@ Command cancel_command() {
         }
         const Operation& operation = **found;
         const auto id = to_int(operation.id);
+        if (!is_rollout(operation.kind)) {
+          reply.fail(make_error(
+              errc::bad_request,
+              fmt::format("cancel: operation {} ({}) is a {}, which cannot be cancelled (only a "
+                          "restart, upgrade or rollback can)",
+                          id, operation.description, to_string(operation.kind))));
+          return;
+        }
         if (operation.state != OperationState::Running) {
           reply.fail(make_error(
               errc::busy, fmt::format("cancel: operation {} ({}) is over: it {}{}", id,
@@ -38,14 +46,6 @@ Command cancel_command() {
                                       operation.outcome && !operation.outcome->ok()
                                           ? " (" + operation.outcome->error + ")"
                                           : "")));
-          return;
-        }
-        if (!is_rollout(operation.kind)) {
-          reply.fail(make_error(
-              errc::bad_request,
-              fmt::format("cancel: operation {} ({}) is a {}, which cannot be cancelled (only a "
-                          "restart, upgrade or rollback can)",
-                          id, operation.description, to_string(operation.kind))));
           return;
         }
         const std::string why = fmt::format("cancelled by the operator (cancel {})", id);

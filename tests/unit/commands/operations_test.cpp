@@ -15,9 +15,9 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-class OperationsTest : public ::testing::Test {
+class OperationsRegistryTest : public ::testing::Test {
  protected:
-  OperationsTest() {
+  OperationsRegistryTest() {
     events_.subscribe("operation", [this](const supervisor::Event& e) { published_.push_back(e.data); });
   }
 
@@ -30,7 +30,7 @@ class OperationsTest : public ::testing::Test {
                          }};
 };
 
-TEST_F(OperationsTest, IdsIncreaseFromOneAndEachOperationStartsRunning) {
+TEST_F(OperationsRegistryTest, IdsIncreaseFromOneAndEachOperationStartsRunning) {
   const OperationId first = operations_.begin(OperationKind::Restart, "restart all");
   const OperationId second = operations_.begin(OperationKind::Start, "start");
   EXPECT_EQ(to_int(first), 1u);
@@ -42,7 +42,7 @@ TEST_F(OperationsTest, IdsIncreaseFromOneAndEachOperationStartsRunning) {
   EXPECT_EQ(operations_.running_rollout(), op) << "a start is not a rollout";
 }
 
-TEST_F(OperationsTest, OutcomeAndStateAreKeptWhenOver) {
+TEST_F(OperationsRegistryTest, OutcomeAndStateAreKeptWhenOver) {
   const OperationId id = operations_.begin(OperationKind::Upgrade, "upgrade all /srv/v2");
   operations_.progress(id, "canary", 0, 4);
   clock_.advance(1500ms);
@@ -61,7 +61,7 @@ TEST_F(OperationsTest, OutcomeAndStateAreKeptWhenOver) {
   EXPECT_EQ(operations_.find(id)->stage, "canary");
 }
 
-TEST_F(OperationsTest, AFailureAfterACancelIsCancelledAndOtherwiseFailed) {
+TEST_F(OperationsRegistryTest, AFailureAfterACancelIsCancelledAndOtherwiseFailed) {
   const OperationId cancelled = operations_.begin(OperationKind::Upgrade, "upgrade all x");
   operations_.mark_cancel(cancelled, "cancelled by the operator (cancel 1)");
   operations_.finish(cancelled, answer_of(make_error(errc::failed, "upgrade all x: cancelled")));
@@ -72,7 +72,7 @@ TEST_F(OperationsTest, AFailureAfterACancelIsCancelledAndOtherwiseFailed) {
   EXPECT_EQ(operations_.find(failed)->outcome->status, 500);
 }
 
-TEST_F(OperationsTest, HistoryKeepsEveryRunningOneAndTheLastFiftyFinished) {
+TEST_F(OperationsRegistryTest, HistoryKeepsEveryRunningOneAndTheLastFiftyFinished) {
   const OperationId running = operations_.begin(OperationKind::Restart, "restart all");
   for (int i = 0; i < 60; ++i) {
     const OperationId id = operations_.begin(OperationKind::Start, "start");
@@ -86,7 +86,7 @@ TEST_F(OperationsTest, HistoryKeepsEveryRunningOneAndTheLastFiftyFinished) {
   EXPECT_EQ(operations_.find(OperationId{2}), nullptr);
 }
 
-TEST_F(OperationsTest, WaitersAreCalledOnceOverOrAtOnce) {
+TEST_F(OperationsRegistryTest, WaitersAreCalledOnceOverOrAtOnce) {
   const OperationId id = operations_.begin(OperationKind::Restart, "restart all");
   int called = 0;
   operations_.when_over(id, [&](const Operation& op) {
@@ -100,7 +100,7 @@ TEST_F(OperationsTest, WaitersAreCalledOnceOverOrAtOnce) {
   EXPECT_EQ(called, 2);
 }
 
-TEST_F(OperationsTest, StartProgressAndEndArePublishedAsEvents) {
+TEST_F(OperationsRegistryTest, StartProgressAndEndArePublishedAsEvents) {
   const OperationId id = operations_.begin(OperationKind::Upgrade, "upgrade all /srv/v2");
   operations_.progress(id, "replace", 1, 4);
   operations_.finish(id, answer_of(make_error(errc::failed, "it failed")));
@@ -122,7 +122,7 @@ class NoSpawner final : public supervisor::Spawner {
   void stop(WorkerId, Pid, supervisor::StopMode) override {}
 };
 
-class RunOperationTest : public OperationsTest {
+class RunOperationTest : public OperationsRegistryTest {
  protected:
   RunOperationTest() { context_.operations = &operations_; }
 
