@@ -273,7 +273,7 @@ TEST_F(CommandsTest, TheOriginalsRestHabitsWithCurl) {
   EXPECT_EQ(out, "unknown command 'nosuch' (try help)[404]");
   // `help CMD` shows both forms.
   const json help = json::parse(command("help restart").body);
-  EXPECT_EQ(help["usage"], "restart all|pid [timeout] [{\"timeout\": ms}]");
+  EXPECT_EQ(help["usage"], "restart all|pid [timeout] [{\"timeout\": ms, \"async\": bool}]");
   stop_gracefully(service, kKey);
 }
 
