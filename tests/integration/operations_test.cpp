@@ -76,8 +76,8 @@ class OperationsTest : public IntegrationTest {
 };
 
 TEST_F(OperationsTest, AsyncRestartIsAcceptedListedAndWaitGivesTheSynchronousAnswer) {
-  // Replacements take 300 ms to be ready, so the restart is still running when listed.
-  auto& service = start_service(2, test_worker_binary(), {"--ready-after", "300"});
+  // Replacements take 1 s to be ready, so the restart is still running when listed.
+  auto& service = start_service(2, test_worker_binary(), {"--ready-after", "1000"});
   const auto accepted = command(R"(restart all {"async": true})");
   ASSERT_EQ(accepted.status, 202) << accepted.body;
   EXPECT_EQ(json::parse(accepted.body),
@@ -253,10 +253,10 @@ TEST_F(OperationsTest, CancelledUpgradeRollsBackWhatItReplaced) {
   auto& service = start_hello(3);
   LoadGenerator load(LoadGenerator::Mode::NewConnection, "127.0.0.1", data_port_, 4);
   const std::string v1 = fleet()[0]["program"];
-  // The new build's workers are ready only after 1.5 s: the canary takes over, then the rest
+  // The new build's workers are ready only after 3 s: the canary takes over, then the rest
   // are still starting when the cancel comes.
   const auto accepted = command("upgrade all " + test_worker_binary() +
-                                R"( {"args": ["--ready-after", "1500"], "monitor": 0,
+                                R"( {"args": ["--ready-after", "3000"], "monitor": 0,
                                      "async": true})");
   ASSERT_EQ(accepted.status, 202) << accepted.body;
   ASSERT_TRUE(service.wait_for("took over from pid", 15s, "the canary took over"));
