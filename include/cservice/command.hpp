@@ -16,12 +16,14 @@ namespace cservice {
 
 // The answer to a command, as its caller receives it.
 struct Answer {
-  // 200 success; 400 bad request; 401 refused (key or access level); 404 no such command;
-  // 500 the command failed; 503 no service to ask; 504 no answer in time.
+  // 200 success; 202 accepted (a long command run with {"async": true}: the result names the
+  // operation, which goes on); 400 bad request; 401 refused (key or access level); 404 no such
+  // command; 409 busy; 500 the command failed; 503 no service to ask; 504 no answer in time.
   int status = 200;
-  nlohmann::json result;  // with 200
+  nlohmann::json result;  // with 200 or 202
   std::string error;      // otherwise
-  bool ok() const { return status == 200; }
+  // Any 2xx: the command succeeded (or, 202, its operation was started).
+  bool ok() const { return status >= 200 && status < 300; }
 };
 
 // A command's arguments, parsed from its command line: `greet "Ann" 3 {"loud": true}` gives

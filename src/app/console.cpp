@@ -45,7 +45,7 @@ bool is_exit(const std::string& line) {
 Answer answer_from_http(unsigned status, const std::string& body) {
   Answer answer;
   answer.status = static_cast<int>(status);
-  if (status == 200) {
+  if (status >= 200 && status < 300) {
     if (body == "No data") return answer;  // the original's answer for a command without result
     auto parsed = parse_json(body);
     answer.result = parsed.is_discarded() ? nlohmann::json(body) : std::move(parsed);

@@ -29,8 +29,8 @@ class Console {
   std::string buffer_;
 };
 
-// The answer in a service's HTTP reply, ours or an original (Node.js) master's: 200 with a JSON
-// body is that result (a string result arrives as "..."); 200 "No data" (an original's command
+// The answer in a service's HTTP reply, ours or an original (Node.js) master's: 200 (or 202, an
+// operation started) with a JSON body is that result (a string result arrives as "..."); 200 "No data" (an original's command
 // that gave no result) is null; other 200 text is that text as a string. Any other status is a
 // failure whose error is the body (or the "error" member of a JSON object body), trailing
 // newlines removed.
@@ -46,7 +46,7 @@ enum class AnswerFormat {
   Json,
 };
 
-// Prints `answer` in `format`. Returns true on success (status 200).
+// Prints `answer` in `format`. Returns true on success (any 2xx status).
 bool print_answer(const Answer& answer, AnswerFormat format);
 
 // The status the CLI gives an answer it never got (connection refused, time-out, TLS refused).

@@ -11,6 +11,7 @@
 #include "base/log.hpp"
 #include "base/text.hpp"
 #include "commands/directory.hpp"
+#include "commands/operations.hpp"
 #include "commands/registry.hpp"
 #include "control/control_plane.hpp"
 #include "control/http_client.hpp"
@@ -20,6 +21,7 @@
 #include "runtime/runtime.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <cerrno>
 #include <fstream>
@@ -161,6 +163,18 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
                                             stop_timeout);
                               });
                             }};
+  // Every entry point runs commands with this one context: one record of operations for all.
+  commands::Operations operations(rt.clock(), rt.events());
+  context.operations = &operations;
+  context.after = [&rt](Milliseconds delay, std::function<void()> fire) {
+    auto timer = std::make_shared<boost::asio::steady_timer>(rt.io(), delay);
+    timer->async_wait([timer, fire = std::move(fire)](const boost::system::error_code& ec) {
+      if (!ec) fire();
+    });
+    return std::function<void()>([weak = std::weak_ptr(timer)] {
+      if (auto t = weak.lock()) t->cancel();
+    });
+  };
   controlplane::ControlPlane control_plane(
       registry, context, controlplane::AccessPolicy(options.control.keys, options.control.local_networks),
       options.control.allow_http_get);
@@ -172,7 +186,7 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
                            {"level", commands::to_string(record.caller.level)},
                            {"status", record.outcome.status}};
     if (record.key) data["key"] = *record.key + 1;
-    if (record.outcome.status != 200) data["error"] = record.outcome.error;
+    if (!record.outcome.ok()) data["error"] = record.outcome.error;
     rt.events().publish({"commandRun", std::move(data)});
   });
   std::unique_ptr<controlplane::HttpServer> http;

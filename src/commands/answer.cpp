@@ -32,13 +32,13 @@ Answer failure(int status, std::string error) {
   return {status, nullptr, std::move(error)};
 }
 
-Answer answer_of(Result<nlohmann::json> result) {
-  if (result) return {200, std::move(*result), {}};
+Answer answer_of(Result<nlohmann::json> result, Success success) {
+  if (result) return {success == Success::Accepted ? 202 : 200, std::move(*result), {}};
   return failure(status_of(result.error()), std::move(result.error().message));
 }
 
 nlohmann::json to_json(const Answer& answer) {
-  if (answer.ok()) return {{"status", 200}, {"result", answer.result}};
+  if (answer.ok()) return {{"status", answer.status}, {"result", answer.result}};
   return {{"status", answer.status}, {"error", answer.error}};
 }
 
@@ -47,7 +47,7 @@ Answer answer_from_json(const nlohmann::json& value) {
     return failure(500, "malformed answer: no status");
   }
   const int status = value["status"].get<int>();
-  if (status == 200) return {200, value.value("result", nlohmann::json()), {}};
+  if (status >= 200 && status < 300) return {status, value.value("result", nlohmann::json()), {}};
   const auto error = value.find("error");
   return failure(status, error != value.end() && error->is_string() ? error->get<std::string>()
                                                                      : "no error text");

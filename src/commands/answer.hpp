@@ -6,6 +6,7 @@
 // This file is the one place that turns an Error into a status, and an answer into JSON.
 
 #include "base/error.hpp"
+#include "commands/command.hpp"
 #include "cservice/command.hpp"
 
 #include <nlohmann/json.hpp>
@@ -24,11 +25,12 @@ errc code_of_status(int status);
 
 // A failure answer. The text is kept to one clean message: no trailing newlines or blanks.
 Answer failure(int status, std::string error);
-// The answer of a command's Result.
-Answer answer_of(Result<nlohmann::json> result);
+// The answer of a command's Result: 200 (202 when `success` is Accepted) with the result, or
+// the error's status and text.
+Answer answer_of(Result<nlohmann::json> result, Success success = Success::Done);
 
-// {"status": 200, "result": ...} or {"status": N, "error": "..."} (the worker channel's line,
-// and the CLI's --json for a failure).
+// {"status": 200, "result": ...} (202 for an accepted operation) or {"status": N, "error":
+// "..."} (the worker channel's line, and the CLI's --json for a failure).
 nlohmann::json to_json(const Answer& answer);
 // The inverse; a malformed object gives a 500 answer that says so.
 Answer answer_from_json(const nlohmann::json& value);

@@ -29,7 +29,8 @@ Error bad_timeout(const std::string& command, const nlohmann::json& value) {
 Reply::~Reply() {
   if (sink_) {
     log::error("bug: a command finished without answering");
-    sink_(make_error(errc::internal, "internal error: the command did not answer"));
+    sink_(make_error(errc::internal, "internal error: the command did not answer"),
+          Success::Done);
   }
 }
 
@@ -37,14 +38,21 @@ void Reply::ok(nlohmann::json result) {
   CSERVICE_CHECK(sink_ != nullptr, "a command answered twice");
   auto sink = std::move(sink_);
   sink_ = nullptr;
-  sink(std::move(result));
+  sink(std::move(result), Success::Done);
+}
+
+void Reply::accepted(nlohmann::json result) {
+  CSERVICE_CHECK(sink_ != nullptr, "a command answered twice");
+  auto sink = std::move(sink_);
+  sink_ = nullptr;
+  sink(std::move(result), Success::Accepted);
 }
 
 void Reply::fail(Error error) {
   CSERVICE_CHECK(sink_ != nullptr, "a command answered twice");
   auto sink = std::move(sink_);
   sink_ = nullptr;
-  sink(std::move(error));
+  sink(std::move(error), Success::Done);
 }
 
 void Registry::add(Command command) {
@@ -76,6 +84,9 @@ void add_builtins(Registry& registry) {
   registry.add(exit_command());
   registry.add(test_command());
   registry.add(rollback_command());
+  registry.add(operations_command());
+  registry.add(wait_command());
+  registry.add(cancel_command());
 }
 
 Result<std::optional<Pid>> parse_target(const std::string& command,

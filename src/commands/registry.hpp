@@ -44,6 +44,9 @@ Command start_command();
 Command exit_command();
 Command test_command();
 Command rollback_command();
+Command operations_command();
+Command wait_command();
+Command cancel_command();
 
 // Argument helpers for the built-ins.
 // "all" -> nullopt; a pid -> that pid. Anything else is a bad request naming `command`.
@@ -101,7 +104,8 @@ Result<void> apply_pipeline_options(const std::string& command, const nlohmann::
                                     Context& context, supervisor::RolloutRequest& request);
 
 // Answers `reply` when a long supervisor operation is over: `begin` gets the completion to
-// hand to the supervisor; an error from `begin` itself answers at once.
+// hand to the supervisor; an error from `begin` itself answers at once. The long commands use
+// run_operation (run_operation.hpp) instead, which builds on this where no operations are kept.
 void answer_when_done(
     Reply reply,
     const std::function<Result<void>(std::function<void(Result<nlohmann::json>)>)>& begin);

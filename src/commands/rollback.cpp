@@ -1,4 +1,5 @@
 #include "commands/registry.hpp"
+#include "commands/run_operation.hpp"
 #include "supervisor/supervisor.hpp"
 
 #include <fmt/format.h>
@@ -9,19 +10,19 @@ Command rollback_command() {
   return {
       "rollback",
       "rollback [timeout] [{\"timeout\": ms, \"monitor\": ms, \"test\": script, \"testTimeout\": "
-      "ms, \"testArgs\": [...], \"bake\": ms, \"batch\": n}]",
+      "ms, \"testArgs\": [...], \"bake\": ms, \"batch\": n, \"async\": true}]",
       "Returns every worker to the program (with its args and cwd) that ran before the last "
       "completed `upgrade all`, as an upgrade does: the first worker on trial, then the rest, "
       "ready-before-stop, with the same options and the same rollback if it fails. A second "
       "rollback returns to the upgraded program. `info` shows the current and previous "
-      "program. Answers when done.",
+      "program. Answers when done, or at once with an operation id with `async`.",
       // It replaces every worker and may run a test script of the caller's choosing.
       TrustLevel::Local,
       [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,
          Reply reply) {
         auto options = parse_trailing(
             "rollback", args, 0, {"timeout"},
-            {"timeout", "monitor", "test", "testTimeout", "testArgs", "bake", "batch"});
+            {"timeout", "monitor", "test", "testTimeout", "testArgs", "bake", "batch", "async"});
         if (!options) {
           reply.fail(options.error());
           return;
@@ -48,9 +49,13 @@ Command rollback_command() {
           return;
         }
         request.description = fmt::format("rollback to {}", previous->program);
-        answer_when_done(std::move(reply), [&](supervisor::Completion done) {
-          return context.supervisor.begin_rollout(std::move(request), std::move(done));
-        });
+        const std::string description = request.description;
+        run_operation(context, OperationKind::Rollback, description, *options, std::move(reply),
+                      [&](OperationHooks hooks) {
+                        request.on_progress = std::move(hooks.on_progress);
+                        return context.supervisor.begin_rollout(std::move(request),
+                                                                std::move(hooks.done));
+                      });
       },
   };
 }

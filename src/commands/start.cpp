@@ -1,24 +1,30 @@
 #include "commands/registry.hpp"
+#include "commands/run_operation.hpp"
 #include "supervisor/supervisor.hpp"
 
 #include <fmt/format.h>
 
 #include <memory>
+#include <utility>
 
 namespace cservice::commands {
 namespace {
 
-// Answers once every started worker is ready, or with the first that is not.
-void answer_when_ready(supervisor::Supervisor& supervisor, const std::vector<Pid>& started,
-                       Milliseconds timeout, Reply reply) {
+// Calls `done` once every started worker is ready, or with the first that is not.
+void when_all_ready(supervisor::Supervisor& supervisor, const std::vector<Pid>& started,
+                    Milliseconds timeout, supervisor::Completion done) {
   struct Waiting {
-    explicit Waiting(Reply r) : reply(std::move(r)) {}
-    std::optional<Reply> reply;
+    supervisor::Completion done;  // empty once called
     std::size_t left = 0;
     nlohmann::json started = nlohmann::json::array();
     nlohmann::json ready = nlohmann::json::array();
+    void finish(Result<nlohmann::json> result) {
+      auto once = std::exchange(done, nullptr);
+      if (once) once(std::move(result));
+    }
   };
-  auto waiting = std::make_shared<Waiting>(std::move(reply));
+  auto waiting = std::make_shared<Waiting>();
+  waiting->done = std::move(done);
   for (const Pid pid : started) waiting->started.push_back(to_int(pid));
   waiting->left = started.size();
   // 0: no limit of its own, as the seed's "0 for infinite wait" (readyTimeoutMs still holds).
@@ -26,22 +32,18 @@ void answer_when_ready(supervisor::Supervisor& supervisor, const std::vector<Pid
       timeout.count() > 0 ? std::optional<Milliseconds>(timeout) : std::nullopt;
   for (const Pid pid : started) {
     auto begun = supervisor.when_ready(pid, within, [waiting](Result<nlohmann::json> result) {
-      if (!waiting->reply) return;
+      if (!waiting->done) return;
       if (!result) {
-        waiting->reply->fail(
-            Error{result.error().code, "start: " + result.error().message});
-        waiting->reply.reset();
+        waiting->finish(Error{result.error().code, "start: " + result.error().message});
         return;
       }
       waiting->ready.push_back((*result)["pid"]);
       if (--waiting->left == 0) {
-        waiting->reply->ok({{"started", waiting->started}, {"ready", waiting->ready}});
-        waiting->reply.reset();
+        waiting->finish(nlohmann::json{{"started", waiting->started}, {"ready", waiting->ready}});
       }
     });
-    if (!begun && waiting->reply) {
-      waiting->reply->fail(Error{begun.error().code, "start: " + begun.error().message});
-      waiting->reply.reset();
+    if (!begun && waiting->done) {
+      waiting->finish(Error{begun.error().code, "start: " + begun.error().message});
     }
   }
 }
@@ -52,7 +54,7 @@ Command start_command() {
   return {
       "start",
       "start [program] [cwd] [timeout] [{\"count\": n, \"cwd\": dir, \"args\": [...], "
-      "\"timeout\": ms}]",
+      "\"timeout\": ms, \"async\": bool}]",
       "Without a program or count: starts the worker slots that have no process (stopped with "
       "shutdown, or given up on in a crash loop). With a program (a relative path is taken from "
       "the master's working directory; `cwd` is where it runs): those slots run it, or, when "
@@ -61,7 +63,8 @@ Command start_command() {
       "`timeout` (ms, at most readyTimeoutMs; 0: readyTimeoutMs alone), once they are all "
       "ready, or with an error when one is not ready in time (it is then stopped as a failed "
       "worker). cwd and timeout may be given as the seed's positional arguments or in the "
-      "options object (which wins).",
+      "options object (which wins). With {\"async\": true} it answers 202 at once with an "
+      "operation id (see operations, wait).",
       // It may run a program of the caller's choosing, as the master's user: local by default.
       TrustLevel::Local,
       [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,
@@ -79,9 +82,9 @@ Command start_command() {
           at = 1;
         }
         auto options = spec ? parse_trailing("start", args, at, {"cwd", "timeout"},
-                                             {"count", "cwd", "args", "timeout"})
+                                             {"count", "cwd", "args", "timeout", "async"})
                             : parse_trailing("start", args, at, {"timeout"},
-                                             {"count", "cwd", "args", "timeout"});
+                                             {"count", "cwd", "args", "timeout", "async"});
         if (!options) {
           reply.fail(options.error());
           return;
@@ -118,18 +121,23 @@ Command start_command() {
                                              [](const auto& w) { return !w.pid; });
           if (!free_slot) count = 1;
         }
-        auto started = context.supervisor.start_workers(count, std::move(spec));
-        if (!started) {
-          reply.fail(started.error());
-          return;
-        }
-        if (*timeout && !started->empty()) {
-          answer_when_ready(context.supervisor, *started, **timeout, std::move(reply));
-          return;
-        }
-        nlohmann::json pids = nlohmann::json::array();
-        for (const Pid pid : *started) pids.push_back(to_int(pid));
-        reply.ok({{"started", pids}});
+        std::string description = "start";
+        if (spec) description += " " + spec->program;
+        if (count > 0) description += fmt::format(" (count {})", count);
+        run_operation(
+            context, OperationKind::Start, std::move(description), *options, std::move(reply),
+            [&](OperationHooks hooks) -> Result<void> {
+              auto started = context.supervisor.start_workers(count, std::move(spec));
+              if (!started) return started.error();
+              if (*timeout && !started->empty()) {
+                when_all_ready(context.supervisor, *started, **timeout, std::move(hooks.done));
+                return {};
+              }
+              nlohmann::json pids = nlohmann::json::array();
+              for (const Pid pid : *started) pids.push_back(to_int(pid));
+              hooks.done(nlohmann::json{{"started", pids}});
+              return {};
+            });
       },
   };
 }

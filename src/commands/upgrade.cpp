@@ -1,5 +1,6 @@
 #include "commands/registry.hpp"
 #include "commands/test_run.hpp"
+#include "commands/run_operation.hpp"
 #include "supervisor/supervisor.hpp"
 
 #include <fmt/format.h>
@@ -102,7 +103,7 @@ Command upgrade_command() {
       "upgrade",
       "upgrade all|pid program [cwd] [timeout] [{\"cwd\": dir, \"args\": [...], \"timeout\": ms, "
       "\"monitor\": ms, \"test\": script, \"testTimeout\": ms, \"testArgs\": [...], "
-      "\"bake\": ms, \"batch\": n}]",
+      "\"bake\": ms, \"batch\": n, \"async\": true}]",
       "Rolling upgrade to another program (a relative path is taken from the master's working "
       "directory). The first new worker (the canary) runs beside the old ones and must become "
       "ready; it is watched for `monitor` ms (default 1000); then, while it serves, "
@@ -115,7 +116,8 @@ Command upgrade_command() {
       "program is used for later restarts and the old one is kept for `rollback`. `timeout` "
       "(ms) is the replaced workers' time to stop before SIGKILL (default stopTimeoutMs); cwd "
       "and timeout may be given as the seed's positional arguments or in the options object "
-      "(which wins). Answers when done.",
+      "(which wins). Answers when done, or at once with an operation id with `async` (see wait, "
+      "operations, cancel).",
       // It runs a program of the caller's choosing, as the master's user: local by default.
       TrustLevel::Local,
       [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,
@@ -123,7 +125,7 @@ Command upgrade_command() {
         auto parsed = parse_target_args(
             "upgrade", args, 2, {"cwd", "timeout"},
             {"cwd", "args", "timeout", "monitor", "test", "testTimeout", "testArgs", "bake",
-             "batch"});
+             "batch", "async"});
         auto program = parsed ? checked_program("upgrade", args.size() > 1 ? args[1] : nlohmann::json())
                               : parsed.error();
         if (!program) {
@@ -150,9 +152,12 @@ Command upgrade_command() {
         request.description = fmt::format(
             "upgrade {} {}", parsed->target ? std::to_string(to_int(*parsed->target)) : "all",
             spec.program);
-        answer_when_done(std::move(reply), [&](supervisor::Completion done) {
-          return context.supervisor.begin_rollout(std::move(request), std::move(done));
-        });
+        run_operation(context, OperationKind::Upgrade, request.description, *options,
+                      std::move(reply), [&](OperationHooks hooks) {
+                        request.on_progress = std::move(hooks.on_progress);
+                        return context.supervisor.begin_rollout(std::move(request),
+                                                                std::move(hooks.done));
+                      });
       },
   };
 }

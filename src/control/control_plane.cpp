@@ -19,7 +19,10 @@ HttpResponse to_http(const Outcome& outcome) {
   // would escape to the loop when the answer comes later (a library-mode command's does).
   // An error is its text alone, as the original answers (no newline added: the text is the
   // answer, the same one a worker's call() or the CLI's --json gets).
-  if (outcome.ok()) return {200, "application/json", commands::json_text(outcome.result) + "\n"};
+  if (outcome.ok()) {
+    return {static_cast<unsigned>(outcome.status), "application/json",
+            commands::json_text(outcome.result) + "\n"};
+  }
   return {static_cast<unsigned>(outcome.status), "text/plain; charset=utf-8", outcome.error};
 }
 
@@ -138,6 +141,14 @@ void ControlPlane::run(std::string_view text, std::string_view key, Caller calle
     done(refused(decision, line->name, required, level));
     return;
   }
+  if (const auto other = acted_on(*command, line->args)) {
+    const TrustLevel needs = registry_.required_level(*other);
+    if (const Decision also = access_.decide(key, level, *other, needs);
+        also != Decision::Allowed) {
+      done(refused(also, *other, needs, level));
+      return;
+    }
+  }
   dispatch(*command, line->args, std::move(done));
 }
 
@@ -156,7 +167,21 @@ void ControlPlane::run_trusted(const std::string& name, std::vector<nlohmann::js
     done(refused(decision, name, required, level));
     return;
   }
+  if (const auto other = acted_on(*command, args)) {
+    const TrustLevel needs = registry_.required_level(*other);
+    if (const Decision also = AccessPolicy::decide_level(level, needs);
+        also != Decision::Allowed) {
+      done(refused(also, *other, needs, level));
+      return;
+    }
+  }
   dispatch(*command, args, std::move(done));
+}
+
+std::optional<std::string> ControlPlane::acted_on(const commands::Command& command,
+                                                  const std::vector<nlohmann::json>& args) const {
+  if (!command.acts_as) return std::nullopt;
+  return command.acts_as(context_, args);
 }
 
 void ControlPlane::dispatch(const commands::Command& command,
@@ -169,9 +194,10 @@ void ControlPlane::dispatch(const commands::Command& command,
                                             command.name)));
     return;
   }
-  commands::Reply reply([done = std::move(done)](Result<nlohmann::json> result) {
-    done(commands::answer_of(std::move(result)));
-  });
+  commands::Reply reply(
+      [done = std::move(done)](Result<nlohmann::json> result, commands::Success success) {
+        done(commands::answer_of(std::move(result), success));
+      });
   // No exception may cross the loop: a throwing command is a bug, logged; its Reply, destroyed
   // unanswered on the way out, answers "internal error".
   try {

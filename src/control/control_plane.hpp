@@ -20,8 +20,9 @@
 namespace cservice::controlplane {
 
 // The answer to one command line: the one answer type (commands/answer.hpp), whose status is
-// also the HTTP status: 200, 400, 401, 404, 405, 500 (a failure inside the command, or a bug of
-// ours), 504 (a command that did not answer in time).
+// also the HTTP status: 200, 202 (an operation started with {"async": true}), 400, 401, 404,
+// 405, 409, 500 (a failure inside the command, or a bug of ours), 504 (a command that did not
+// answer in time).
 using Outcome = cservice::Answer;
 
 // Who runs a command: its trust level and where it came from ("127.0.0.1", "console",
@@ -69,6 +70,9 @@ class ControlPlane {
   void on_http(HttpRequest request, HttpServer::Respond respond);
 
  private:
+  // The command whose access this call also needs (Command::acts_as), if any.
+  std::optional<std::string> acted_on(const commands::Command& command,
+                                      const std::vector<nlohmann::json>& args) const;
   void dispatch(const commands::Command& command, const std::vector<nlohmann::json>& args,
                 std::function<void(Outcome)> done);
   // `done`, which also hands the outcome to the audit hook.

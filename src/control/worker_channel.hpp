@@ -11,7 +11,7 @@
 // Protocol version 1 (kWorkerChannelVersion), newline-delimited JSON, one request at a time per
 // connection, answered in order:
 //   request:  {"name": "workers", "args": ["simple"]}            ("args" optional)
-//   answer:   {"status": 200, "result": <JSON>}
+//   answer:   {"status": 200, "result": <JSON>}  (202: an operation started with async)
 //             {"status": 404, "error": "unknown command 'x' (try help)"}
 // A line longer than kMaxLineBytes, or one that is not such an object, gets a 400 answer and
 // the connection is closed. Loop thread only.

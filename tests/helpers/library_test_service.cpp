@@ -21,7 +21,7 @@
 //   secret           registered with level local
 //   health           overrides the built-in: {"custom": true}
 //   test ARGS        overrides the built-in, keeping its help and level: {"customTest": ARGS}
-// Subscribers print "event NAME DATA" for workerStart and fromWorker. A control() and an on()
+// Subscribers print "event NAME DATA" for workerStart, fromWorker and operation. A control() and an on()
 // with a bad level are refused before start ("refused: ...").
 
 #include <unistd.h>
@@ -113,7 +113,7 @@ void add_commands() {
   cservice::on("test", [](const cservice::Args& args, cservice::Reply reply) {
     reply.ok({{"customTest", args}});
   });
-  for (const char* event : {"workerStart", "fromWorker"}) {
+  for (const char* event : {"workerStart", "fromWorker", "operation"}) {
     cservice::on(event, [](const cservice::Event& e) {
       std::printf("event %s %s\n", e.name.c_str(), e.data.dump().c_str());
       std::fflush(stdout);

@@ -105,7 +105,7 @@ TEST_F(CommandsTest, SecondRolloutIsBusy) {
   ASSERT_TRUE(service.wait_for("restart all: replacing 2 worker", 10s, "the first restart begun"));
   const auto second = command("upgrade all " + test_worker_binary());
   EXPECT_EQ(second.status, 409);
-  EXPECT_EQ(second.body, "busy: 'restart all' is running");
+  EXPECT_EQ(second.body, "busy: operation 1 (restart all) is running; 'wait 1' or 'cancel 1'");
   EXPECT_EQ(first.get().status, 200);
   service.signal(SIGTERM);
   EXPECT_EQ(service.wait_exit(10s), 0);
@@ -273,7 +273,7 @@ TEST_F(CommandsTest, TheOriginalsRestHabitsWithCurl) {
   EXPECT_EQ(out, "unknown command 'nosuch' (try help)[404]");
   // `help CMD` shows both forms.
   const json help = json::parse(command("help restart").body);
-  EXPECT_EQ(help["usage"], "restart all|pid [timeout] [{\"timeout\": ms}]");
+  EXPECT_EQ(help["usage"], "restart all|pid [timeout] [{\"timeout\": ms, \"async\": bool}]");
   stop_gracefully(service, kKey);
 }
 

@@ -11,7 +11,7 @@ TEST(RegistryTest, BuiltinsHaveTheOriginalsDefaultLevels) {
   Registry registry;
   add_builtins(registry);
   for (const char* name : {"help", "workers", "health", "info", "version", "start", "restart",
-                           "shutdown", "upgrade", "exit", "test"}) {
+                           "shutdown", "upgrade", "exit", "test", "operations", "wait", "cancel"}) {
     const Command* command = registry.find(name);
     ASSERT_NE(command, nullptr) << name;
     EXPECT_FALSE(command->usage.empty()) << name;
@@ -21,6 +21,9 @@ TEST(RegistryTest, BuiltinsHaveTheOriginalsDefaultLevels) {
   EXPECT_EQ(registry.required_level("help"), TrustLevel::Local);
   EXPECT_EQ(registry.required_level("test"), TrustLevel::Local);
   EXPECT_EQ(registry.required_level("restart"), TrustLevel::Remote);
+  // cancel also needs the level of the operation's command (Command::acts_as).
+  EXPECT_EQ(registry.required_level("cancel"), TrustLevel::Remote);
+  EXPECT_TRUE(registry.find("cancel")->acts_as);
   EXPECT_EQ(registry.required_level("nosuch"), TrustLevel::Disabled);
 }
 

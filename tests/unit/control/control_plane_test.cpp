@@ -1,6 +1,7 @@
 #include "control/control_plane.hpp"
 
 #include "base/log.hpp"
+#include "commands/operations.hpp"
 #include "supervisor/supervisor.hpp"
 
 #include <gtest/gtest.h>
@@ -54,6 +55,22 @@ class ControlPlaneTest : public ::testing::Test {
   ControlPlane plane_{registry_, context_, AccessPolicy({{"k", std::nullopt}}, loopback_networks()),
                       false};
 };
+
+// Cancelling an operation needs the access of the command that started it: an upgrade is local
+// by default, so a remote key holder cannot cancel one (nor start one), but may cancel a restart.
+TEST_F(ControlPlaneTest, CancellingNeedsTheAccessOfTheCommandThatStartedTheOperation) {
+  commands::Operations operations(clock_, events_);
+  context_.operations = &operations;
+  operations.begin(commands::OperationKind::Upgrade, "upgrade all /srv/v2");
+  const Outcome refused = run("cancel 1", "k", TrustLevel::Remote);
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_EQ(refused.error, "'upgrade' needs local access; this caller is remote");
+  // Past the access check, the supervisor (which runs no rollout here) answers.
+  EXPECT_EQ(run("cancel 1", "k", TrustLevel::Local).status, 404);
+  operations.begin(commands::OperationKind::Restart, "restart all");
+  EXPECT_EQ(run("cancel 2", "k", TrustLevel::Remote).status, 404);
+  context_.operations = nullptr;
+}
 
 TEST_F(ControlPlaneTest, AThrowingCommandIsAnsweredAndTheCallerLearnsIt) {
   const Outcome outcome = run("boom", "k", TrustLevel::Remote);
