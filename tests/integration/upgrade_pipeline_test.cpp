@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <regex>
 
 namespace cservice::testing {
 namespace {
@@ -227,6 +228,61 @@ TEST_F(UpgradePipelineTest, BadPipelineOptionsAreRefusedAndChangeNothing) {
             "started");
   const json after = workers();
   for (std::size_t i = 0; i < before.size(); ++i) EXPECT_EQ(after[i]["pid"], before[i]["pid"]);
+  stop_gracefully(service);
+}
+
+// The operator starts a gated upgrade and walks away: it answers 202 with an id, `operations`
+// shows each stage and the progress as it goes, `wait` gives the upgrade's own answer.
+TEST_F(UpgradePipelineTest, AnAsyncGatedUpgradeIsFollowedThroughItsStages) {
+  auto& service = start_service();
+  const std::string go = temp_dir() + "/go";
+  const std::string gate = write_file(
+      "gate.sh",
+      "#!/bin/sh\nfor i in $(seq 1 600); do [ -e " + go + " ] && exit 0; sleep 0.05; done\nexit 1\n",
+      true);
+  LoadGenerator load(Mode::KeepAlive, "127.0.0.1", data_port_, 4);
+  const auto started = command("upgrade all " + new_build() +
+                               R"( {"args": ["--body", "v2"], "async": true, "monitor": 0, "bake": 200, "test": ")" +
+                               gate + R"("})");
+  ASSERT_TRUE(started);
+  ASSERT_EQ(started->status, 202) << started->body;
+  const int id = json::parse(started->body)["operation"];
+  json op;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        op = json::parse(command("operations " + std::to_string(id))->body);
+        return op.value("stage", json()) == "test";
+      },
+      30s))
+      << op.dump();
+  EXPECT_EQ(op["state"], "running") << op.dump();
+  EXPECT_EQ(op["done"], 0) << op.dump();
+  EXPECT_EQ(op["total"], 4) << op.dump();
+  const auto waited = command("wait " + std::to_string(id) + " 100");
+  ASSERT_TRUE(waited);
+  EXPECT_EQ(waited->status, 504) << waited->body;
+  EXPECT_NE(waited->body.find("stage test"), std::string::npos) << waited->body;
+
+  { std::ofstream(go) << "go\n"; }
+  const auto done = command("wait " + std::to_string(id));
+  ASSERT_TRUE(done);
+  ASSERT_EQ(done->status, 200) << done->body;
+  EXPECT_EQ(json::parse(done->body)["replaced"].size(), 4u) << done->body;
+  op = json::parse(command("operations " + std::to_string(id))->body);
+  EXPECT_EQ(op["state"], "succeeded") << op.dump();
+  EXPECT_EQ(op["done"], 4) << op.dump();
+  const auto answered = std::chrono::steady_clock::now();
+  expect_fleet(new_build(), load, answered, "v2");
+  // Each stage was an event, in order.
+  std::vector<std::string> stages;
+  const std::regex re(R"re(event operation .*"stage":"([a-z-]+)".*"state":"running")re");
+  for (const auto& line : service.lines()) {
+    std::smatch m;
+    if (std::regex_search(line, m, re) && (stages.empty() || stages.back() != m[1])) {
+      stages.push_back(m[1]);
+    }
+  }
+  EXPECT_EQ(stages, (std::vector<std::string>{"canary", "monitor", "test", "replace", "bake"}));
   stop_gracefully(service);
 }
 
