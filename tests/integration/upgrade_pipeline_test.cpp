@@ -3,8 +3,7 @@
 // complete, and `rollback` then returns to the previous program; a new worker that fails while
 // the fleet bakes rolls every worker back by itself. No request of the load fails in any of them.
 
-#include "http_client.hpp"
-#include "integration_test.hpp"
+#include "hello_fleet_test.hpp"
 #include "load_generator.hpp"
 
 #include <nlohmann/json.hpp>
@@ -21,34 +20,12 @@ namespace {
 using nlohmann::json;
 using Mode = LoadGenerator::Mode;
 
-constexpr const char* kKey = "pipeline-key";
-
-class UpgradePipelineTest : public IntegrationTest {
+class UpgradePipelineTest : public HelloFleetTest {
  protected:
-  ServiceProcess& start_service() {
-    auto& service = start({"--workers", "4", "--listen", "127.0.0.1:0", "--access-key", kKey,
-                           "--host", "127.0.0.1", "--port", "0", "--silent",
-                           hello_worker_binary(), "--", "--body", "v1"});
-    data_port_ = service.listen_port();
-    api_port_ = service.api_port();
-    EXPECT_TRUE(service.wait_for_count("starting -> ready", 4, 10s, "4 workers ready"));
-    return service;
-  }
-  std::optional<HttpAnswer> command(const std::string& line) {
-    const std::string target = "/cli?cmd=" + url_encode(line);
-    return http_request("POST", "127.0.0.1", api_port_, target, std::string("Bearer ") + kKey,
-                        120s);
-  }
   json workers() {
     const auto answer = command("workers");
     EXPECT_TRUE(answer && answer->status == 200);
     return answer ? json::parse(answer->body)["workers"] : json::array();
-  }
-  // A "new build": the same server at another path.
-  std::string new_build() {
-    const std::string path = temp_dir() + "/hello_v2";
-    if (!std::filesystem::exists(path)) std::filesystem::copy_file(hello_worker_binary(), path);
-    return path;
   }
   // Every worker runs `program`, and the load saw no failure; after `since`, every answer came
   // from `body`.
@@ -68,9 +45,6 @@ class UpgradePipelineTest : public IntegrationTest {
     EXPECT_EQ(load.failures(), 0u);
     EXPECT_GT(after, 0u);
   }
-
-  int data_port_ = -1;
-  int api_port_ = -1;
 };
 
 TEST_F(UpgradePipelineTest, AGateThatFailsLeavesTheFleetAsItWas) {

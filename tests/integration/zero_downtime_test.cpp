@@ -3,8 +3,7 @@
 // upgrade every answer comes from the new build. A failing upgrade is cancelled with the old
 // workers serving. Both with a new connection per request and with keep-alive at full speed.
 
-#include "http_client.hpp"
-#include "integration_test.hpp"
+#include "hello_fleet_test.hpp"
 #include "load_generator.hpp"
 
 #include <nlohmann/json.hpp>
@@ -18,34 +17,7 @@ namespace {
 using nlohmann::json;
 using Mode = LoadGenerator::Mode;
 
-constexpr const char* kKey = "zero-downtime-key";
-
-class ZeroDowntimeTest : public IntegrationTest, public ::testing::WithParamInterface<Mode> {
- protected:
-  ServiceProcess& start_service() {
-    auto& service = start({"--workers", "4", "--listen", "127.0.0.1:0", "--access-key", kKey,
-                           "--host", "127.0.0.1", "--port", "0", "--silent",
-                           hello_worker_binary(), "--", "--body", "v1"});
-    data_port_ = service.listen_port();
-    api_port_ = service.api_port();
-    EXPECT_TRUE(service.wait_for_count("starting -> ready", 4, 10s, "4 workers ready"));
-    return service;
-  }
-  std::optional<HttpAnswer> command(const std::string& line) {
-    const std::string target = "/cli?cmd=" + url_encode(line);
-    return http_request("POST", "127.0.0.1", api_port_, target, std::string("Bearer ") + kKey,
-                        60s);
-  }
-  // A "new build": the same server at another path, answering "v2 ...".
-  std::string new_build() {
-    const std::string path = temp_dir() + "/hello_v2";
-    std::filesystem::copy_file(hello_worker_binary(), path);
-    return path;
-  }
-
-  int data_port_ = -1;
-  int api_port_ = -1;
-};
+class ZeroDowntimeTest : public HelloFleetTest, public ::testing::WithParamInterface<Mode> {};
 
 TEST_P(ZeroDowntimeTest, RestartAndUpgradeUnderLoadLoseNoRequest) {
   auto& service = start_service();

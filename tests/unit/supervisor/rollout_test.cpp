@@ -486,6 +486,18 @@ class PipelineTest : public RolloutTest {
       return [this] { ++gate_.stops; };
     };
   }
+  // Starts a gated `upgrade all /srv/v2` and brings it to its test stage: the canary ready, its
+  // trial over, the gate running. Returns the canary's pid.
+  Pid gate_running() {
+    auto request = upgrade();
+    gated(request);
+    EXPECT_TRUE(supervisor_->begin_rollout(std::move(request), capture()));
+    const Pid canary = spawner_.started.back().pid;
+    supervisor_->on_ready(canary);
+    advance(100ms);
+    EXPECT_EQ(gate_.runs, 1);
+    return canary;
+  }
   // Readies every started process not yet answered, from index `from`.
   void ready_from(std::size_t from) {
     for (std::size_t i = from; i < spawner_.started.size(); ++i) {
@@ -546,12 +558,7 @@ TEST_F(PipelineTest, AGateThatPassesLetsTheRestFollowAndTheBakeEndsIt) {
 
 TEST_F(PipelineTest, AGateThatFailsLeavesTheFleetAsItWas) {
   const auto old = live_pids();
-  auto request = upgrade();
-  gated(request);
-  ASSERT_TRUE(supervisor_->begin_rollout(std::move(request), capture()));
-  const Pid canary = spawner_.started[4].pid;
-  supervisor_->on_ready(canary);
-  advance(100ms);
+  const Pid canary = gate_running();
   gate_.done(make_error(errc::failed,
                         "test /srv/smoke: failed (exit 3) after 20 ms\ntest output:\nGET / -> 502"));
   EXPECT_TRUE(stopped(canary));
@@ -598,13 +605,7 @@ TEST_F(PipelineTest, EachStageOfTheCanaryNamesItselfWhenItFails) {
   }
   {
     result_.reset();
-    auto request = upgrade();
-    gated(request);
-    ASSERT_TRUE(supervisor_->begin_rollout(std::move(request), capture()));
-    supervisor_->on_ready(spawner_.started.back().pid);
-    advance(100ms);
-    ASSERT_EQ(gate_.runs, 1);
-    supervisor_->on_exited(spawner_.started.back().pid, ExitStatus::killed(6));
+    supervisor_->on_exited(gate_running(), ExitStatus::killed(6));
     EXPECT_NE(error().find("cancelled at stage test:"), std::string::npos) << error();
     EXPECT_EQ(gate_.stops, 1) << "the gate kept running after the canary died";
     gate_.done({});  // a late verdict is ignored
@@ -708,11 +709,7 @@ TEST_F(PipelineTest, RollbackReturnsToThePreviousProgramAndASecondOneGoesForward
 }
 
 TEST_F(PipelineTest, AShutdownStopsTheGate) {
-  auto request = upgrade();
-  gated(request);
-  ASSERT_TRUE(supervisor_->begin_rollout(std::move(request), capture()));
-  supervisor_->on_ready(spawner_.started[4].pid);
-  advance(100ms);
+  gate_running();
   supervisor_->shutdown(StopMode::Graceful);
   EXPECT_EQ(gate_.stops, 1);
   ASSERT_TRUE(result_.has_value());
@@ -722,13 +719,7 @@ TEST_F(PipelineTest, AShutdownStopsTheGate) {
 
 TEST_F(PipelineTest, WhenTheOldWorkerDiesTheCanaryOnTrialServesInItsPlace) {
   const auto old = live_pids();
-  auto request = upgrade();
-  gated(request);
-  ASSERT_TRUE(supervisor_->begin_rollout(std::move(request), capture()));
-  const Pid canary = spawner_.started[4].pid;
-  supervisor_->on_ready(canary);
-  advance(100ms);
-  ASSERT_EQ(gate_.runs, 1);
+  const Pid canary = gate_running();
   supervisor_->on_exited(old[0], ExitStatus::killed(9));  // worker 1's old process dies
   advance(1s);
   EXPECT_EQ(live_pids()[0], canary) << "the slot stayed empty while the gate ran";
