@@ -7,6 +7,7 @@
 #include "integration_test.hpp"
 #include "load_generator.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <csignal>
@@ -128,7 +129,7 @@ TEST_F(OperationsTest, SecondRolloutIsBusyNamingTheOperationAndWaitTimesOutWhile
   const auto second = command("restart all");
   EXPECT_EQ(second.status, 409);
   EXPECT_EQ(second.body, busy);
-  const auto upgrade = command("upgrade all " + test_worker_binary());
+  const auto upgrade = command(fmt::format("upgrade all {}", test_worker_binary()));
   EXPECT_EQ(upgrade.status, 409);
   EXPECT_EQ(upgrade.body, busy);
 
@@ -193,8 +194,8 @@ TEST_F(OperationsTest, CancelledUpgradeOfAProgramNeverReadyLeavesTheFleetUnchang
                                 {"--ready-timeout-ms", "60000"});
   LoadGenerator load(LoadGenerator::Mode::NewConnection, "127.0.0.1", data_port_, 4);
   const json before = fleet();
-  const auto accepted = command("upgrade all " + test_worker_binary() +
-                                R"( {"args": ["--never-ready"], "async": true})");
+  const auto accepted = command(fmt::format(
+      R"(upgrade all {} {{"args": ["--never-ready"], "async": true}})", test_worker_binary()));
   ASSERT_EQ(accepted.status, 202) << accepted.body;
   ASSERT_TRUE(service.wait_for(R"(starting \(upgrade)", 10s, "the canary starting"));
 
@@ -226,8 +227,9 @@ TEST_F(OperationsTest, CancelledUpgradeOnItsMonitorTrialKeepsTheOldFleet) {
   auto& service = start_hello(3);
   LoadGenerator load(LoadGenerator::Mode::KeepAlive, "127.0.0.1", data_port_, 4);
   const json before = fleet();
-  const auto accepted = command("upgrade all " + new_build() +
-                                R"( {"args": ["--body", "v2"], "monitor": 60000, "async": true})");
+  const auto accepted = command(fmt::format(
+      R"(upgrade all {} {{"args": ["--body", "v2"], "monitor": 60000, "async": true}})",
+      new_build()));
   ASSERT_EQ(accepted.status, 202) << accepted.body;
   ASSERT_TRUE(service.wait_for("watching the first upgraded worker", 10s, "the canary on trial"));
   const auto cancelled = command("cancel 1");
@@ -255,9 +257,9 @@ TEST_F(OperationsTest, CancelledUpgradeRollsBackWhatItReplaced) {
   const std::string v1 = fleet()[0]["program"];
   // The new build's workers are ready only after 3 s: the canary takes over, then the rest
   // are still starting when the cancel comes.
-  const auto accepted = command("upgrade all " + test_worker_binary() +
-                                R"( {"args": ["--ready-after", "3000"], "monitor": 0,
-                                     "async": true})");
+  const auto accepted = command(fmt::format(
+      R"(upgrade all {} {{"args": ["--ready-after", "3000"], "monitor": 0, "async": true}})",
+      test_worker_binary()));
   ASSERT_EQ(accepted.status, 202) << accepted.body;
   ASSERT_TRUE(service.wait_for("took over from pid", 15s, "the canary took over"));
   const auto cancelled = command("cancel 1");
