@@ -44,7 +44,7 @@ class Fixture final : public ControlFixture {
     supervisor_.on_status(Pid{1000}, "serving");
 
     commands::add_builtins(registry_);
-    for (const char* acting : {"restart", "upgrade", "start", "shutdown", "exit", "test"}) {
+    for (const char* acting : {"restart", "upgrade", "rollback", "start", "shutdown", "exit", "test"}) {
       registry_.override_level(acting, TrustLevel::Disabled);
     }
     registry_.add({"echo", "echo [args...]", "Answers its arguments.", TrustLevel::Remote,

@@ -50,12 +50,15 @@ Command cancel_command() {
         }
         const std::string why = fmt::format("cancelled by the operator (cancel {})", id);
         Operations* operations = context.operations;
-        // Before the supervisor is told: the rollout may end inside cancel_rollout.
-        operations->mark_cancel(operation.id, why);
-        if (auto cancelled = context.supervisor.cancel_rollout(why); !cancelled) {
-          operations->mark_cancel(operation.id, "");
-          reply.fail(Error{cancelled.error().code, "cancel: " + cancelled.error().message});
-          return;
+        // A second cancel of one being cancelled joins the first: the same answer, when over.
+        if (operation.cancel_reason.empty()) {
+          // Before the supervisor is told: the rollout may end inside cancel_rollout.
+          operations->mark_cancel(operation.id, why);
+          if (auto cancelled = context.supervisor.cancel_rollout(why); !cancelled) {
+            operations->mark_cancel(operation.id, "");
+            reply.fail(Error{cancelled.error().code, "cancel: " + cancelled.error().message});
+            return;
+          }
         }
         auto waiting = std::make_shared<std::optional<Reply>>(std::move(reply));
         operations->when_over(operation.id, [waiting](const Operation& over) {

@@ -240,7 +240,7 @@ Result<void> apply_program_options(const std::string& command, const nlohmann::j
         const bool missing = resolved.error().code == std::errc::no_such_file_or_directory;
         return make_error(
             errc::bad_request,
-            fmt::format("{}: cwd {} {}", command,
+            fmt::format("{}: cwd {}: {}", command,
                         os::path_and_target(absolute, os::followed_path(absolute)),
                         missing ? "does not exist" : resolved.error().code.message()));
       }

@@ -77,7 +77,9 @@ void run_operation(Context& context, OperationKind kind, std::string description
     });
     return;
   }
-  if (is_rollout(kind)) {
+  // A rollout replaces the workers there are: another rollout, or workers started meanwhile
+  // (which it would not replace), must wait for it.
+  if (is_rollout(kind) || kind == OperationKind::Start) {
     if (const Operation* running = operations->running_rollout()) {
       reply.fail(busy_error(*running));
       return;

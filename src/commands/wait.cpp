@@ -36,7 +36,8 @@ Command wait_command() {
       "wait id [timeout] [{\"timeout\": ms}]",
       "Waits for operation `id` (see operations) to be over and answers with its outcome, "
       "exactly as its synchronous form would (same status and body); at once if it is already "
-      "over. Past `timeout` ms: 504 naming its stage and progress, and the operation goes on.",
+      "over. Past `timeout` ms (0: at once): 504 naming its stage and progress, and the "
+      "operation goes on.",
       TrustLevel::Remote,
       [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,
          Reply reply) {

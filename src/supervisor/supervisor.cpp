@@ -521,6 +521,11 @@ Result<std::vector<Pid>> Supervisor::start_workers(std::size_t add,
                                                    std::optional<ProgramSpec> program) {
   const Entry entry(*this);
   if (shutting_down_) return make_error(errc::busy, "busy: the service is shutting down");
+  if (rollout_) {
+    // It would not replace them: an upgrade would end with workers of the old program.
+    return make_error(errc::busy,
+                      fmt::format("busy: '{}' is running", rollout_->request.description));
+  }
   const SpecPtr spec = program ? std::make_shared<const ProgramSpec>(*program) : current_spec_;
   const std::size_t before = slots_.size();
   std::vector<WorkerId> ids;

@@ -171,7 +171,7 @@ TEST_F(ReleaseDirsTest, ADanglingCurrentIsAClearErrorAndTheFleetIsUnchanged) {
   const auto cwd = command("upgrade all " + release_dir("v2") + "/server current");
   EXPECT_EQ(cwd.status, 400) << cwd.body;
   EXPECT_NE(cwd.body.find("upgrade: cwd " + app_ + "/current is " + release_dir("v9") +
-                          " does not exist"),
+                          ": does not exist"),
             std::string::npos)
       << cwd.body;
   const auto started = command("start current/server {\"count\": 1}");

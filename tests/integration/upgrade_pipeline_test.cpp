@@ -260,5 +260,49 @@ TEST_F(UpgradePipelineTest, AnAsyncGatedUpgradeIsFollowedThroughItsStages) {
   stop_gracefully(service);
 }
 
+// While an upgrade runs, `start` is refused as busy (the upgrade would not replace what it
+// started); a cancel given twice at once is one cancel: the second joins the first (or, when
+// the first has already ended it, says it was cancelled), the operation is cancelled and the
+// fleet is back on the old program. (CancelTest joins two cancels during a rollback.)
+TEST_F(UpgradePipelineTest, AStartWaitsForTheUpgradeAndTwoCancelsAreOne) {
+  auto& service = start_service();
+  LoadGenerator load(Mode::NewConnection, "127.0.0.1", data_port_, 4);
+  const auto started = command("upgrade all " + new_build() +
+                               R"( {"args": ["--body", "v2"], "async": true, "monitor": 60000})");
+  ASSERT_TRUE(started);
+  ASSERT_EQ(started->status, 202) << started->body;
+  const std::string id = std::to_string(json::parse(started->body)["operation"].get<int>());
+  ASSERT_TRUE(service.wait_for("watching the first upgraded worker", 30s, "the canary's trial"));
+
+  const auto refused = command(R"(start {"count": 1})");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 409) << refused->body;
+  EXPECT_EQ(refused->body, "busy: operation " + id + " (upgrade all " + new_build() +
+                               ") is running; 'wait " + id + "' or 'cancel " + id + "'");
+
+  auto first = std::async(std::launch::async, [&] { return command("cancel " + id); });
+  auto second = std::async(std::launch::async, [&] { return command("cancel " + id); });
+  int joined = 0;
+  for (auto* cancel : {&first, &second}) {
+    ASSERT_EQ(cancel->wait_for(60s), std::future_status::ready);
+    const auto answer = cancel->get();
+    ASSERT_TRUE(answer);
+    if (answer->status == 200) {
+      ++joined;
+      EXPECT_EQ(json::parse(answer->body)["cancelled"], true) << answer->body;
+    } else {
+      EXPECT_EQ(answer->status, 409) << answer->body;
+      EXPECT_NE(answer->body.find("is over: it was cancelled"), std::string::npos) << answer->body;
+    }
+  }
+  EXPECT_GE(joined, 1);
+  const auto op = json::parse(command("operations " + id)->body);
+  EXPECT_EQ(op["state"], "cancelled") << op.dump();
+  const auto answered = std::chrono::steady_clock::now();
+  expect_fleet(hello_worker_binary(), load, answered, "v1");
+  EXPECT_EQ(workers().size(), 4u);
+  stop_gracefully(service);
+}
+
 }  // namespace
 }  // namespace cservice::testing

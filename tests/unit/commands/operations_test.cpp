@@ -183,5 +183,83 @@ TEST_F(RunOperationTest, AsyncMustBeABoolean) {
   EXPECT_TRUE(operations_.all().empty());
 }
 
+// cancel, against a real rollout: a second cancel while the first is rolling back joins it.
+class CountingSpawner final : public supervisor::Spawner {
+ public:
+  Result<Pid> start(WorkerId, const supervisor::ProgramSpec&) override {
+    started.push_back(Pid{next_++});
+    return started.back();
+  }
+  void stop(WorkerId, Pid, supervisor::StopMode) override {}
+  std::vector<Pid> started;
+
+ private:
+  pid_t next_ = 100;
+};
+
+class CancelTest : public OperationsRegistryTest {
+ protected:
+  CancelTest() {
+    context_.operations = &operations_;
+    supervisor_.start();
+    for (const Pid pid : spawner_.started) supervisor_.on_ready(pid);
+  }
+  static std::function<void(Result<json>, Success)> into(std::optional<Answer>& answer) {
+    return [&answer](Result<json> result, Success success) {
+      answer = answer_of(std::move(result), success);
+    };
+  }
+  void cancel(std::optional<Answer>& answer) {
+    cancel_command().run(context_, registry_, {json(1)}, Reply(into(answer)));
+  }
+
+  static supervisor::Policy two_workers() {
+    supervisor::Policy policy;
+    policy.worker_count = 2;
+    policy.ready_mode = supervisor::ReadyMode::Notify;
+    return policy;
+  }
+
+  CountingSpawner spawner_;
+  supervisor::Supervisor supervisor_{two_workers(), {"/srv/v1", {}, {}}, spawner_, clock_, events_};
+  Context context_{supervisor_, clock_, clock_.now(), "0.0", nullptr, nullptr};
+  Registry registry_;
+};
+
+TEST_F(CancelTest, ASecondCancelWhileRollingBackJoinsTheFirst) {
+  std::optional<Answer> upgrade;
+  supervisor::RolloutRequest request{supervisor::Reason::Upgrade, {},
+                                     supervisor::ProgramSpec{"/srv/v2", {}, {}}, {},
+                                     Milliseconds(0), "upgrade all /srv/v2"};
+  request.batch = 1;
+  run_operation(context_, OperationKind::Upgrade, request.description, json::object(),
+                Reply(into(upgrade)), [&](OperationHooks hooks) {
+                  request.on_progress = std::move(hooks.on_progress);
+                  return supervisor_.begin_rollout(std::move(request), std::move(hooks.done));
+                });
+  supervisor_.on_ready(spawner_.started[2]);  // the canary, on a trial of 0 ms
+  supervisor_.on_timer();                      // it takes over; worker 2's replacement starts
+  ASSERT_EQ(spawner_.started.size(), 4u);
+
+  std::optional<Answer> first;
+  std::optional<Answer> second;
+  cancel(first);  // rolls worker 1 back: a v1 process starts
+  ASSERT_EQ(spawner_.started.size(), 5u);
+  EXPECT_FALSE(first) << "answered before the rollback was over";
+  cancel(second);
+  EXPECT_FALSE(second) << second->error;
+  supervisor_.on_ready(spawner_.started[4]);
+  supervisor_.on_exited(spawner_.started[2], supervisor::ExitStatus::exited(0));
+  supervisor_.on_exited(spawner_.started[0], supervisor::ExitStatus::exited(0));
+  for (const auto* answer : {&first, &second}) {
+    ASSERT_TRUE(*answer);
+    EXPECT_EQ((*answer)->status, 200) << (*answer)->error;
+    EXPECT_EQ((*answer)->result["cancelled"], true) << (*answer)->result.dump();
+  }
+  EXPECT_EQ(operations_.find(OperationId{1})->state, OperationState::Cancelled);
+  ASSERT_TRUE(upgrade);
+  EXPECT_EQ(upgrade->status, 500);
+}
+
 }  // namespace
 }  // namespace cservice::commands

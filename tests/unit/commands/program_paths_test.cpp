@@ -67,7 +67,7 @@ TEST_F(ProgramPathsTest, ALinkToNothingUsableIsABadRequestNamingBothPaths) {
   supervisor::ProgramSpec spec{dir_ + "/releases/v1/server", {}, dir_ + "/releases/v1"};
   EXPECT_EQ(
       apply_program_options("start", json({{"cwd", dir_ + "/current"}}), spec).error().message,
-      "start: cwd " + dir_ + "/current is " + dir_ + "/releases/v9 does not exist");
+      "start: cwd " + dir_ + "/current is " + dir_ + "/releases/v9: does not exist");
   EXPECT_EQ(spec.cwd, dir_ + "/releases/v1") << "nothing changes";
 
   fs::create_directory_symlink("releases/v1", dir_ + "/server-dir");

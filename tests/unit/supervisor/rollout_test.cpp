@@ -738,5 +738,13 @@ TEST_F(PipelineTest, WhenTheOldWorkerDiesTheCanaryOnTrialServesInItsPlace) {
   EXPECT_EQ(running("/srv/v1"), 4u);
 }
 
+TEST_F(PipelineTest, NoWorkerIsStartedWhileARolloutRuns) {
+  ASSERT_TRUE(supervisor_->begin_rollout(upgrade(), capture()));
+  auto started = supervisor_->start_workers(1, std::nullopt);
+  ASSERT_FALSE(started);
+  EXPECT_EQ(started.error().message, "busy: 'upgrade all /srv/v2' is running");
+  EXPECT_EQ(supervisor_->workers().size(), 4u);
+}
+
 }  // namespace
 }  // namespace cservice::supervisor
