@@ -39,6 +39,11 @@ Command rollback_command() {
                                 "since the service started"));
           return;
         }
+        // A release directory deleted since: a clear refusal before anything starts.
+        if (auto still_there = checked_program("rollback", previous->program); !still_there) {
+          reply.fail(still_there.error());
+          return;
+        }
         supervisor::RolloutRequest request;
         request.reason = supervisor::Reason::Rollback;
         request.program = *previous;

@@ -201,5 +201,24 @@ TEST_F(ReleaseDirsTest, StartProgramRunsTheReleaseCurrentLeadsToThen) {
   stop_gracefully(service);
 }
 
+// The previous release was deleted after an upgrade: `rollback` says so before anything starts,
+// and the fleet goes on as it was.
+TEST_F(ReleaseDirsTest, ARollbackToADeletedReleaseIsRefused) {
+  auto& service = start_service();
+  point_current_at("releases/v2");
+  const auto upgraded = command("upgrade all current/server");
+  ASSERT_EQ(upgraded.status, 200) << upgraded.body;
+  expect_fleet_runs("v2", "after the upgrade");
+  const std::vector<pid_t> before = worker_pids();
+  fs::remove_all(release_dir("v1"));
+  const auto rolled = command("rollback");
+  EXPECT_EQ(rolled.status, 400) << rolled.body;
+  EXPECT_EQ(rolled.body, "rollback: program " + release_dir("v1") +
+                             "/server: No such file or directory");
+  EXPECT_EQ(worker_pids(), before);
+  expect_fleet_runs("v2", "after the refused rollback");
+  stop_gracefully(service);
+}
+
 }  // namespace
 }  // namespace cservice::testing
