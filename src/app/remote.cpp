@@ -91,6 +91,11 @@ int console_for(const config::CommandLine& command_line) {
   const Target& target = service->target;
   auto probe = controlplane::send_command(target.host, target.port, service->key, "version",
                                           std::chrono::seconds(2), service->tls);
+  if (probe && probe->status == 401) {
+    log::error("the service on {}:{} refused the access key (401): no console for it", target.host,
+               target.port);
+    return kExitUsage;
+  }
   if (!probe || probe->status != 200) {
     log::error("no program given, and no service to be a console for on {}:{} ({}): cservice "
                "[options] <program|service.json> [-- args...]",

@@ -229,6 +229,13 @@ Result<void> apply_program_options(const std::string& command, const nlohmann::j
     }
     std::error_code ec;
     const std::string named = follow ? spec.cwd_as_named : options["cwd"].get<std::string>();
+    if (named.empty()) {
+      // Not a way to say "the master's": that would silently move workers out of their release.
+      return make_error(errc::bad_request,
+                        fmt::format("{}: cwd must be a directory, got \"\" (leave it out for the "
+                                    "program's current one)",
+                                    command));
+    }
     std::string cwd;  // empty: the master's
     std::string as_named;
     if (!named.empty()) {

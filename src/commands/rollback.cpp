@@ -15,7 +15,9 @@ Command rollback_command() {
       "completed `upgrade all`, as an upgrade does: the first worker on trial, then the rest, "
       "ready-before-stop, with the same options and the same rollback if it fails. A second "
       "rollback returns to the upgraded program. `info` shows the current and previous "
-      "program. Answers when done, or at once with an operation id with `async`.",
+      "program. A worker upgraded alone (`upgrade PID`) is no `upgrade all`: rollback does not "
+      "undo it but replaces it with the previous program too (`upgrade PID program` puts one "
+      "worker back). Answers when done, or at once with an operation id with `async`.",
       // It replaces every worker and may run a test script of the caller's choosing.
       TrustLevel::Local,
       [](Context& context, const Registry&, const std::vector<nlohmann::json>& args,

@@ -2,6 +2,7 @@
 
 #include "commands/answer.hpp"
 #include "commands/registry.hpp"
+#include "supervisor/supervisor.hpp"
 
 #include <fmt/format.h>
 
@@ -89,7 +90,12 @@ void run_operation(Context& context, OperationKind kind, std::string description
   // A completion is copyable; the reply is not: share it. Empty once answered.
   auto waiting = std::make_shared<std::optional<Reply>>(std::move(reply));
   OperationHooks hooks;
-  hooks.done = [operations, id, waiting, async](Result<nlohmann::json> result) {
+  hooks.done = [operations, id, waiting, async,
+                &supervisor = context.supervisor](Result<nlohmann::json> result) {
+    // Ended by the service's own shutdown: cancelled, as by an operator.
+    if (!result && supervisor.is_shutting_down()) {
+      operations->mark_cancel(id, "the service is shutting down");
+    }
     operations->finish(id, answer_of(result));
     // Async: the 202 answers, even when the operation is over before begin returns.
     if (async || !*waiting) return;

@@ -50,9 +50,14 @@ std::string Rollout::failure_message(const std::string& rollback_error) const {
                              : fmt::format(" at stage {}", to_string(failed_stage));
   const std::string detail = failure_detail.empty() ? "" : "\n" + failure_detail;
   if (phase == Phase::Forward) {
+    if (replaced.size() == target.size() && !replaced.empty()) {
+      return fmt::format("{} cancelled{}: {}; all {} worker(s) had been replaced{}",
+                         request.description, at, failure, replaced.size(), detail);
+    }
     return fmt::format(
-        "{} cancelled{}: {}; {} worker(s) replaced, the others keep running as before{}",
-        request.description, at, failure, replaced.size(), detail);
+        "{} cancelled{}: {}; {} worker(s) replaced, the others {}{}", request.description, at,
+        failure, replaced.size(),
+        shutting_down ? "are stopping with the service" : "keep running as before", detail);
   }
   std::string text = fmt::format("{} failed{}: {}", request.description, at, failure);
   std::string pids;

@@ -113,6 +113,7 @@ struct Rollout {
   std::function<void()> stop_test;         // stops it
   std::optional<TimePoint> bake_until;     // baking: the new fleet is watched until then
   bool baked = false;                      // the bake is over (or there was none)
+  bool shutting_down = false;              // abandoned because the service stops
   std::string failure;                     // why the forward phase failed
   std::string failure_detail;              // more lines about it (a test's output), or empty
   Completion done;

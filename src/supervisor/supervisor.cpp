@@ -470,7 +470,7 @@ void Supervisor::shutdown(StopMode mode, std::optional<Milliseconds> stop_timeou
   } else {
     shutdown_deadline_ = clock_.now();
   }
-  if (rollout_) abandon_rollout("cancelled: the service is shutting down");
+  if (rollout_) abandon_rollout("the service is shutting down");
   for (auto& s : slots_) s.restart_at.reset();
   const TimePoint now = clock_.now();
   for (auto& [pid, p] : processes_) {

@@ -304,6 +304,7 @@ std::optional<std::string> Supervisor::rollout_description() const {
 void Supervisor::abandon_rollout(const std::string& why) {
   Rollout r = std::move(*rollout_);
   rollout_.reset();
+  r.shutting_down = shutting_down_;
   stop_gate_and_timers(r);
   if (r.phase == Rollout::Phase::Forward) r.failed_stage = r.stage;
   for (const WorkerId id : r.active) {

@@ -89,6 +89,13 @@ TEST_F(ConsoleTest, AKeyWithoutAProgramIsAConsoleForTheRunningService) {
   ASSERT_EQ(console.wait_exit(10s), 0) << console.output();
   EXPECT_EQ(console.count(R"("workers": \[)"), 1u) << console.output();
   EXPECT_FALSE(service.has_exited());
+  // A wrong key: the service is there and says no.
+  auto& refused = start({"--access-key", "not-the-key", "--host", "127.0.0.1", "--port",
+                         std::to_string(port_)},
+                        {}, {}, ServiceProcess::Stdin::Pipe);
+  EXPECT_EQ(refused.wait_exit(10s), 2) << refused.output();
+  EXPECT_EQ(refused.count("the service on 127\\.0\\.0\\.1:\\d+ refused the access key \\(401\\)"), 1u)
+      << refused.output();
   stop_gracefully(service, kKey);
 
   auto& alone = start({"--access-key", kKey, "--host", "127.0.0.1", "--port", std::to_string(port_)},

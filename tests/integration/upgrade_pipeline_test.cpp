@@ -187,6 +187,7 @@ TEST_F(UpgradePipelineTest, BadPipelineOptionsAreRefusedAndChangeNothing) {
       {R"({"test": "/no/such/gate"})", "upgrade: test: program /no/such/gate: No such file"},
       {R"({"testTimeout": 5})", "upgrade: testTimeout and testArgs need a test script"},
       {R"({"test": 3})", "upgrade: test: expected the program's path"},
+      {R"({"cwd": ""})", R"(upgrade: cwd must be a directory, got "")"},
   };
   for (const auto& [options, error] : cases) {
     const auto answer = command("upgrade all " + v2 + " " + options);

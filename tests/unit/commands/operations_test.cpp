@@ -261,5 +261,18 @@ TEST_F(CancelTest, ASecondCancelWhileRollingBackJoinsTheFirst) {
   EXPECT_EQ(upgrade->status, 500);
 }
 
+TEST_F(CancelTest, AnOperationEndedByTheServicesShutdownIsCancelled) {
+  std::optional<Answer> restart;
+  supervisor::RolloutRequest request{supervisor::Reason::Restart, {}, {}, {}, {}, "restart all"};
+  run_operation(context_, OperationKind::Restart, request.description, json::object(),
+                Reply(into(restart)), [&](OperationHooks hooks) {
+                  return supervisor_.begin_rollout(std::move(request), std::move(hooks.done));
+                });
+  supervisor_.shutdown(supervisor::StopMode::Graceful);
+  ASSERT_TRUE(restart);
+  EXPECT_EQ(restart->status, 500);
+  EXPECT_EQ(operations_.find(OperationId{1})->state, OperationState::Cancelled);
+}
+
 }  // namespace
 }  // namespace cservice::commands

@@ -53,8 +53,12 @@ TEST_F(ProgramPathsTest, TheCwdIsTheReleaseTheLinkLeadsToWhenChosen) {
   supervisor::ProgramSpec spec{dir_ + "/releases/v1/server", {}, ""};
   ASSERT_TRUE(apply_program_options("upgrade", json({{"cwd", dir_ + "/current"}}), spec));
   EXPECT_EQ(spec.cwd, dir_ + "/releases/v1");
-  ASSERT_TRUE(apply_program_options("upgrade", json({{"cwd", ""}}), spec));
-  EXPECT_EQ(spec.cwd, "") << "empty: the master's";
+  // An empty cwd would move the workers out of their release without a word: refused.
+  auto empty = apply_program_options("upgrade", json({{"cwd", ""}}), spec);
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().message,
+            "upgrade: cwd must be a directory, got \"\" (leave it out for the program's current one)");
+  EXPECT_EQ(spec.cwd, dir_ + "/releases/v1");
 }
 
 TEST_F(ProgramPathsTest, ALinkToNothingUsableIsABadRequestNamingBothPaths) {

@@ -746,5 +746,20 @@ TEST_F(PipelineTest, NoWorkerIsStartedWhileARolloutRuns) {
   EXPECT_EQ(supervisor_->workers().size(), 4u);
 }
 
+TEST_F(PipelineTest, WhatACancelledOrAbandonedRolloutSaysOfTheOthers) {
+  const auto old = live_pids();
+  ASSERT_TRUE(supervisor_->begin_rollout({Reason::Restart, {}, {}, {}, {}, "restart all"}, capture()));
+  for (int round = 0; round < 3; ++round) ready_from(4);
+  ASSERT_TRUE(supervisor_->cancel_rollout("cancelled by the operator"));
+  EXPECT_EQ(error(), "restart all cancelled: cancelled by the operator; all 4 worker(s) had been "
+                     "replaced");
+  exit_stopped_old(old);
+  result_.reset();
+  ASSERT_TRUE(supervisor_->begin_rollout(upgrade(), capture()));
+  supervisor_->shutdown(StopMode::Graceful);
+  EXPECT_EQ(error(), "upgrade all /srv/v2 cancelled at stage canary: the service is shutting down; "
+                     "0 worker(s) replaced, the others are stopping with the service");
+}
+
 }  // namespace
 }  // namespace cservice::supervisor
