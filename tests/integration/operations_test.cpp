@@ -66,6 +66,14 @@ class OperationsTest : public IntegrationTest {
     std::filesystem::copy_file(hello_worker_binary(), path);
     return path;
   }
+  // Stops the load once it has done some requests (a quick operation on a loaded machine may be
+  // over before the first ones are answered), so that the checks below see real traffic.
+  static void stop_after_some(LoadGenerator& load) {
+    EXPECT_TRUE(wait_until([&] { return load.successes() > 10; }, 20s))
+        << "the load got no answers: " << load.successes() << " ok, " << load.failures()
+        << " failed";
+    load.stop();
+  }
   static void expect_no_failure(const LoadGenerator& load) {
     EXPECT_EQ(load.failures(), 0u);
     for (const auto& sample : load.samples()) EXPECT_TRUE(sample.ok) << sample.body;
@@ -213,7 +221,7 @@ TEST_F(OperationsTest, CancelledUpgradeOfAProgramNeverReadyLeavesTheFleetUnchang
   const auto waited = command("wait 1");
   EXPECT_EQ(waited.status, 500);
   EXPECT_EQ(waited.body, answer["outcome"]["error"].get<std::string>());
-  load.stop();
+  stop_after_some(load);
   EXPECT_EQ(fleet(), before);
   expect_no_failure(load);
   for (const auto& sample : load.samples()) EXPECT_TRUE(sample.body.starts_with("v1 from pid "));
@@ -238,7 +246,7 @@ TEST_F(OperationsTest, CancelledUpgradeOnItsMonitorTrialKeepsTheOldFleet) {
   EXPECT_EQ(result("operations 1")["state"], "cancelled");
   const auto after_cancel = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(200ms);  // keep the load on the service a little
-  load.stop();
+  stop_after_some(load);
   EXPECT_EQ(fleet(), before);
   expect_no_failure(load);
   for (const auto& sample : load.samples()) {
@@ -268,7 +276,7 @@ TEST_F(OperationsTest, CancelledUpgradeRollsBackWhatItReplaced) {
   EXPECT_EQ(answer["cancelled"], true);
   EXPECT_NE(answer["outcome"]["error"].get<std::string>().find("rolled back"), std::string::npos)
       << answer;
-  load.stop();
+  stop_after_some(load);
   for (const auto& worker : fleet()) EXPECT_EQ(worker["program"], v1) << fleet();
   expect_no_failure(load);
   service.signal(SIGTERM);

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -31,7 +32,15 @@ class UpgradePipelineTest : public HelloFleetTest {
   // from `body`.
   void expect_fleet(const std::string& program, LoadGenerator& load,
                     std::chrono::steady_clock::time_point since, const std::string& body) {
-    std::this_thread::sleep_for(200ms);  // keep the load on the result a little
+    // Keep the load on the result until some answers came after `since` (bounded).
+    EXPECT_TRUE(wait_until(
+        [&] {
+          const auto samples = load.samples();
+          return std::count_if(samples.begin(), samples.end(),
+                               [&](const auto& s) { return s.sent > since; }) >= 5;
+        },
+        20s))
+        << "no answers after the operation";
     load.stop();
     for (const auto& w : workers()) EXPECT_EQ(w["program"], program) << w.dump();
     std::size_t after = 0;
