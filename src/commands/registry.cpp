@@ -17,11 +17,15 @@
 namespace cservice::commands {
 namespace {
 
-Error bad_timeout(const std::string& command, const nlohmann::json& value) {
+Error bad_milliseconds(const std::string& command, std::string_view key,
+                       const nlohmann::json& value) {
   return make_error(errc::bad_request,
-                    fmt::format("{}: timeout must be milliseconds, a whole number from 0 to {}, "
-                                "got {}",
-                                command, kMaxTimeout.count(), json_text(value)));
+                    fmt::format("{}: {} must be milliseconds, a whole number from 0 to {}, got {}",
+                                command, key, kMaxTimeout.count(), json_text(value)));
+}
+
+Error bad_timeout(const std::string& command, const nlohmann::json& value) {
+  return bad_milliseconds(command, "timeout", value);
 }
 
 }  // namespace
@@ -291,14 +295,20 @@ void answer_when_done(
   if (!begun) shared->fail(begun.error());
 }
 
+Result<std::optional<Milliseconds>> milliseconds_option(const std::string& command,
+                                                        const nlohmann::json& options,
+                                                        const char* key) {
+  if (!options.contains(key)) return std::optional<Milliseconds>();
+  const auto& m = options[key];
+  if (!m.is_number_integer() || m.get<long long>() < 0 || m.get<long long>() > kMaxTimeout.count()) {
+    return bad_milliseconds(command, key, m);
+  }
+  return std::optional<Milliseconds>(Milliseconds(m.get<long long>()));
+}
+
 Result<std::optional<Milliseconds>> timeout_option(const std::string& command,
                                                    const nlohmann::json& options) {
-  if (!options.contains("timeout")) return std::optional<Milliseconds>();
-  const auto& t = options["timeout"];
-  if (!t.is_number_integer() || t.get<long long>() < 0 || t.get<long long>() > kMaxTimeout.count()) {
-    return bad_timeout(command, t);
-  }
-  return std::optional<Milliseconds>(Milliseconds(t.get<long long>()));
+  return milliseconds_option(command, options, "timeout");
 }
 
 std::string json_text(const nlohmann::json& value) {

@@ -59,6 +59,11 @@ Result<nlohmann::json> parse_options(const std::string& command,
                                      std::initializer_list<const char*> allowed);
 // The longest timeout a command takes: a week (a larger one would overflow its deadline).
 inline constexpr Milliseconds kMaxTimeout{7LL * 24 * 3600 * 1000};
+// options[key] in milliseconds, if given (a whole number from 0 to kMaxTimeout); an error names
+// `command` and `key`.
+Result<std::optional<Milliseconds>> milliseconds_option(const std::string& command,
+                                                        const nlohmann::json& options,
+                                                        const char* key);
 // options["timeout"] in milliseconds, if given (a whole number from 0 to kMaxTimeout).
 Result<std::optional<Milliseconds>> timeout_option(const std::string& command,
                                                    const nlohmann::json& options);

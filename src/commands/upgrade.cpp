@@ -12,24 +12,6 @@
 
 namespace cservice::commands {
 
-namespace {
-
-// options[key] in milliseconds, if given.
-Result<std::optional<Milliseconds>> milliseconds_option(const std::string& command,
-                                                        const nlohmann::json& options,
-                                                        const char* key) {
-  if (!options.contains(key)) return std::optional<Milliseconds>();
-  const auto& m = options[key];
-  if (!m.is_number_integer() || m.get<long long>() < 0 || m.get<long long>() > kMaxTimeout.count()) {
-    return make_error(errc::bad_request,
-                      fmt::format("{}: {} must be milliseconds, a whole number from 0 to {}, got {}",
-                                  command, key, kMaxTimeout.count(), json_text(m)));
-  }
-  return std::optional<Milliseconds>(Milliseconds(m.get<long long>()));
-}
-
-}  // namespace
-
 Result<void> apply_pipeline_options(const std::string& command, const nlohmann::json& options,
                                     Context& context, supervisor::RolloutRequest& request) {
   auto monitor = milliseconds_option(command, options, "monitor");

@@ -123,8 +123,6 @@ class Supervisor {
   // Cancels the rollout under way as a failure (`why`: "cancelled by the operator"): what it
   // replaced is rolled back; its completion gets the failure. not_found when none runs.
   Result<void> cancel_rollout(const std::string& why);
-  // The rollout under way: its description ("upgrade all /srv/v2"), or nullopt.
-  std::optional<std::string> rollout_description() const;
   // Stops the worker `pid` for good (no restart); `done` runs when it has exited.
   Result<void> stop_worker(Pid pid, std::optional<Milliseconds> stop_timeout, Completion done);
   // Starts the slots that have no process (stopped, crash loop), or with `add` > 0 adds that many

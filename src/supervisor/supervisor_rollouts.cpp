@@ -296,11 +296,6 @@ Result<void> Supervisor::cancel_rollout(const std::string& why) {
   return {};
 }
 
-std::optional<std::string> Supervisor::rollout_description() const {
-  if (!rollout_) return std::nullopt;
-  return rollout_->request.description;
-}
-
 void Supervisor::abandon_rollout(const std::string& why) {
   Rollout r = std::move(*rollout_);
   rollout_.reset();
