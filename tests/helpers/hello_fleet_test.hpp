@@ -20,8 +20,9 @@ class HelloFleetTest : public IntegrationTest {
     auto& service = start({"--workers", "4", "--listen", "127.0.0.1:0", "--access-key", kKey,
                            "--host", "127.0.0.1", "--port", "0", "--silent",
                            hello_worker_binary(), "--", "--body", "v1"});
-    data_port_ = service.listen_port();
-    api_port_ = service.api_port();
+    // A sanitizer build on a busy machine may take seconds to start: bounded, but generously.
+    data_port_ = service.listen_port(std::chrono::seconds(30));
+    api_port_ = service.api_port(std::chrono::seconds(30));
     EXPECT_TRUE(service.wait_for_count("starting -> ready", 4, std::chrono::seconds(10),
                                        "4 workers ready"));
     return service;
