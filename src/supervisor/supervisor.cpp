@@ -163,6 +163,18 @@ void Supervisor::set_state(Process& p, WorkerState state, Reason reason) {
     s.reason = reason;
     s.since = clock_.now();
   }
+  if (state == WorkerState::Stopping && p.role != Role::Orphan) {
+    events_.publish({"workerStopping",
+                     {{"worker", to_int(p.slot)}, {"pid", to_int(p.pid)},
+                      {"reason", to_string(reason)}}});
+  }
+}
+
+void Supervisor::publish_ready(const Process& p) {
+  events_.publish({"workerReady",
+                   {{"worker", to_int(p.slot)}, {"pid", to_int(p.pid)},
+                    {"reason", to_string(p.reason)},
+                    {"readyMs", ms(clock_.now() - p.started)}}});
 }
 
 void Supervisor::become_ready(Process& p, std::string_view why) {
@@ -174,6 +186,7 @@ void Supervisor::become_ready(Process& p, std::string_view why) {
   }
   log::info("{}: ready ({})", name_of(p), why);
   set_state(p, WorkerState::Ready, p.reason);
+  publish_ready(p);
   answer_ready_waiters(p, nlohmann::json{{"worker", to_int(p.slot)},
                                          {"pid", to_int(p.pid)},
                                          {"readyMs", ms(clock_.now() - p.started)}});

@@ -193,6 +193,8 @@ class Supervisor {
   Result<Process*> spawn(Slot& slot, const SpecPtr& spec, Role role, Reason reason);
   Result<void> spawn_current(Slot& slot, Reason reason);
   void set_state(Process& process, WorkerState state, Reason reason);
+  // workerReady: {worker, pid, reason (why it started), readyMs (from its start)}.
+  void publish_ready(const Process& process);
   void become_ready(Process& process, std::string_view why);
   // Answers the process's when_ready() callers with `result`.
   void answer_ready_waiters(Process& process, const Result<nlohmann::json>& result);

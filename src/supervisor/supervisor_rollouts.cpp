@@ -93,6 +93,7 @@ void Supervisor::start_replacement(Slot& s) {
 void Supervisor::replacement_ready(Process& p, std::string_view why) {
   log::info("{}: ready ({})", name_of(p), why);
   p.state = WorkerState::Ready;
+  publish_ready(p);
   if (!rollout_) return;
   Rollout& r = *rollout_;
   if (r.canary) {
