@@ -81,7 +81,9 @@ int Runtime::run() {
   signals_.async_wait(on_signal_handler);
   supervisor_->start();
   io_.run();
-  return 0;
+  // The service's outcome, for whoever started the master (a shell, systemd, a container
+  // runtime when the master is PID 1): clean only if every process stopped by itself.
+  return supervisor_->killed_at_shutdown() > 0 ? 1 : 0;
 }
 
 std::function<void()> Runtime::run_program(const RunSpec& spec, ProgramRun::Done done) {
@@ -265,7 +267,13 @@ void Runtime::finish() {
   if (finishing_) return;
   finishing_ = true;
   timer_.cancel();
-  log::info("all workers stopped");
+  if (const auto killed = supervisor_->killed_at_shutdown(); killed > 0) {
+    log::warn("all workers stopped; {} process(es) outlived the stop timeout and were killed "
+              "(exit status 1)",
+              killed);
+  } else {
+    log::info("all workers stopped");
+  }
   // Let the relays write out what the workers left in their pipes, and the sinks what they have
   // queued, within a bound: stdout may be a pipe nobody reads.
   drain_timer_.expires_after(kOutputDrainLimit);

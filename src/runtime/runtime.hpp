@@ -70,7 +70,9 @@ class Runtime {
   std::function<void()> run_program(const RunSpec& spec, ProgramRun::Done done);
 
   // Starts the workers and runs the loop until every worker has stopped after a stop signal.
-  // Returns the master's exit status (0).
+  // Returns the master's exit status: 0 when every process of the service stopped by itself
+  // (or was killed on request: `exit now`, a second SIGINT), 1 when some outlived the stop
+  // timeout and were killed.
   int run();
 
  private:

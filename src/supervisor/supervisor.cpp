@@ -429,6 +429,7 @@ void Supervisor::on_deadline(Pid pid, TimePoint now) {
               p->stop_timeout.count());
     // What it left behind outside its tree (a daemon's grandchild) is due as well.
     if (p->role != Role::Orphan) remember_stop_deadline(p->pid, now);
+    if (shutting_down_) ++killed_at_shutdown_;
     p->kill_deadline.reset();
     spawner_.stop(p->slot, p->pid, StopMode::Kill);
     return;

@@ -116,6 +116,9 @@ class Supervisor {
   bool is_shutting_down() const { return shutting_down_; }
   // Shutting down and no process of ours (worker or orphan) is left.
   bool is_finished() const;
+  // Processes of the service (workers, replacements, escaped descendants) killed because they
+  // outlived the stop timeout of the shutdown: the service did not stop cleanly.
+  std::size_t killed_at_shutdown() const { return killed_at_shutdown_; }
 
   // Starts a rolling restart or upgrade; `done` runs when it is over (success, or why not).
   // Errors now: busy (another rollout; the message names it), shutting down, unknown pid.
@@ -240,6 +243,7 @@ class Supervisor {
   // escaped descendants, adopted later, get no more time than they had.
   std::map<Pid, TimePoint> stop_deadlines_;
   bool shutting_down_ = false;
+  std::size_t killed_at_shutdown_ = 0;
   std::function<void()> on_schedule_;
   int depth_ = 0;
 };
