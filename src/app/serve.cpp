@@ -131,14 +131,20 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
     return status;
   };
 
-  std::vector<os::ListenSocket> sockets;
+  // Sockets a service manager passed us (socket activation) come first, from fd 3 on, then the
+  // --listen ones.
+  auto inherited = os::inherited_sockets();
+  if (!inherited) return fail(kExitUsage, inherited.error().message);
+  std::vector<os::ListenSocket> sockets = std::move(*inherited);
+  const std::size_t activated = sockets.size();
   for (const auto& endpoint : options.listen) {
     auto socket = os::ListenSocket::open(endpoint);
     if (!socket) return fail(kExitUsage, socket.error().message);
     sockets.push_back(std::move(*socket));
   }
-  for (const auto& socket : sockets) {
-    log::info("listening on {} (name {})", socket.address(), socket.endpoint().name);
+  for (std::size_t i = 0; i < sockets.size(); ++i) {
+    log::info("listening on {} (name {}{})", sockets[i].address(), sockets[i].endpoint().name,
+              i < activated ? ", from the service manager" : "");
   }
   auto runtime = runtime::Runtime::create(options, std::move(sockets));
   if (!runtime) return fail(kExitFailure, runtime.error().message);
@@ -232,6 +238,20 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
   if (!channel) return fail(kExitFailure, channel.error().message);
   rt.add_worker_env("CSERVICE_CONTROL_SOCKET", (*channel)->address());
   if (hooks.on_running) hooks.on_running(running);
+  // SIGHUP is `restart all` from the master itself: one rolling operation at a time (a second
+  // is refused as busy), audited and listed by `operations` like one from the REST API.
+  rt.set_on_reload([&control_plane](std::function<void()> done) {
+    control_plane.run_trusted(
+        "restart", {"all"}, {commands::TrustLevel::Inproc, "signal SIGHUP"},
+        [done = std::move(done)](const controlplane::Outcome& outcome) {
+          if (outcome.ok()) {
+            log::info("SIGHUP: every worker restarted");
+          } else {
+            log::warn("SIGHUP: restart all: {}", outcome.error);
+          }
+          done();
+        });
+  });
 
   if (daemon) {
     daemon->report(true, fmt::format("pid {}, output in {}, pid in {}", ::getpid(),

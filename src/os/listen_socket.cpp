@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -11,6 +13,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include <optional>
 
 namespace cservice::os {
 namespace {
@@ -40,6 +44,15 @@ std::string format_address(const sockaddr_storage& addr, std::uint16_t* port) {
   ::inet_ntop(AF_INET, &in4.sin_addr, text, sizeof text);
   *port = ntohs(in4.sin_port);
   return fmt::format("{}:{}", text, *port);
+}
+
+std::optional<unsigned> parse_number(const char* text) {
+  if (text == nullptr) return std::nullopt;
+  const std::string_view view(text);
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(view.data(), view.data() + view.size(), value);
+  if (view.empty() || ec != std::errc() || end != view.data() + view.size()) return std::nullopt;
+  return value;
 }
 
 std::string describe(const Endpoint& e) {
@@ -111,7 +124,9 @@ Result<Endpoint> parse_endpoint(std::string_view spec) {
 }
 
 ListenSocket::~ListenSocket() {
-  if (fd_ && endpoint_.kind == Endpoint::Kind::Unix) ::unlink(endpoint_.path.c_str());
+  if (fd_ && endpoint_.kind == Endpoint::Kind::Unix && !endpoint_.path.empty()) {
+    ::unlink(endpoint_.path.c_str());
+  }
 }
 
 Result<ListenSocket> ListenSocket::open(const Endpoint& e) {
@@ -186,6 +201,99 @@ Result<ListenSocket> ListenSocket::finish_tcp(const Endpoint& e, UniqueFd fd) {
   std::uint16_t port = 0;
   std::string address = format_address(bound, &port);
   return ListenSocket(e, std::move(fd), std::move(address), port);
+}
+
+}  // namespace cservice::os
+
+namespace cservice::os {
+
+Result<ListenSocket> ListenSocket::adopt(UniqueFd fd, std::string name) {
+  const std::string what = fmt::format("socket activation: fd {} ({})", fd.get(), name);
+  if (::fcntl(fd.get(), F_SETFD, FD_CLOEXEC) != 0) return os_error(what, errno);
+  int listening = 0;
+  socklen_t len = sizeof listening;
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0) {
+    return os_error(what, errno);  // ENOTSOCK: not a socket at all
+  }
+  if (listening == 0) {
+    return make_error(errc::bad_config,
+                      fmt::format("{}: not a listening socket (a stream socket in listen state "
+                                  "is needed: ListenStream= in the socket unit)",
+                                  what));
+  }
+  sockaddr_storage bound{};
+  socklen_t bound_len = sizeof bound;
+  if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &bound_len) != 0) {
+    return os_error(what + ": getsockname", errno);
+  }
+  Endpoint endpoint;
+  endpoint.name = std::move(name);
+  std::uint16_t port = 0;
+  std::string address;
+  if (bound.ss_family == AF_UNIX) {
+    // Never endpoint.path: the socket's file belongs to the manager that made it.
+    endpoint.kind = Endpoint::Kind::Unix;
+    const auto& un = reinterpret_cast<const sockaddr_un&>(bound);
+    const auto path_len = bound_len > offsetof(sockaddr_un, sun_path)
+                              ? bound_len - offsetof(sockaddr_un, sun_path)
+                              : 0;
+    std::string path(un.sun_path, path_len);
+    if (!path.empty() && path.front() == '\0') {
+      path.front() = '@';  // abstract
+    } else if (const auto nul = path.find('\0'); nul != std::string::npos) {
+      path.resize(nul);
+    }
+    address = "unix:" + path;
+  } else {
+    address = format_address(bound, &port);
+    endpoint.port = port;
+  }
+  return ListenSocket(std::move(endpoint), std::move(fd), std::move(address), port);
+}
+
+Result<std::vector<ListenSocket>> inherited_sockets() {
+  // sd_listen_fds(3): the first passed descriptor is 3.
+  constexpr int kFirstFd = 3;
+  const char* pid_text = std::getenv("LISTEN_PID");
+  const char* count_text = std::getenv("LISTEN_FDS");
+  const std::string names_text = std::getenv("LISTEN_FDNAMES") ? std::getenv("LISTEN_FDNAMES") : "";
+  const auto pid = parse_number(pid_text);
+  const auto count = parse_number(count_text);
+  ::unsetenv("LISTEN_PID");
+  ::unsetenv("LISTEN_FDS");
+  ::unsetenv("LISTEN_FDNAMES");
+  std::vector<ListenSocket> sockets;
+  if (count_text == nullptr) return sockets;
+  // Meant for another process (inherited through one that did not clear them): not ours.
+  if (!pid || *pid != static_cast<unsigned>(::getpid())) return sockets;
+  if (!count || *count > 1024) {
+    return make_error(errc::bad_config,
+                      fmt::format("socket activation: bad LISTEN_FDS '{}'", count_text));
+  }
+  std::vector<std::string> names;
+  for (std::size_t start = 0; !names_text.empty();) {
+    const auto colon = names_text.find(':', start);
+    names.push_back(names_text.substr(start, colon - start));
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  if (!names.empty() && names.size() != *count) {
+    return make_error(errc::bad_config,
+                      fmt::format("socket activation: LISTEN_FDNAMES names {} socket(s), "
+                                  "LISTEN_FDS passes {}",
+                                  names.size(), *count));
+  }
+  for (unsigned i = 0; i < *count; ++i) {
+    std::string name = names.empty() ? "listen" : names[i];
+    if (!valid_name(name)) {
+      return make_error(errc::bad_config,
+                        fmt::format("socket activation: bad name '{}' in LISTEN_FDNAMES", name));
+    }
+    auto socket = ListenSocket::adopt(UniqueFd(kFirstFd + static_cast<int>(i)), std::move(name));
+    if (!socket) return socket.error();
+    sockets.push_back(std::move(*socket));
+  }
+  return sockets;
 }
 
 }  // namespace cservice::os

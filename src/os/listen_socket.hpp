@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cservice::os {
 
@@ -30,9 +31,13 @@ class ListenSocket {
   // a live listener is EADDRINUSE, like a TCP port in use.
   static Result<ListenSocket> open(const Endpoint& endpoint);
 
+  // Takes over a listening socket handed to the master (socket activation), named `name`.
+  // An error names the descriptor when it is not a listening (SO_ACCEPTCONN) socket.
+  static Result<ListenSocket> adopt(UniqueFd fd, std::string name);
+
   ListenSocket(ListenSocket&&) noexcept = default;
   ListenSocket& operator=(ListenSocket&&) noexcept = default;
-  ~ListenSocket();  // removes a unix socket's path
+  ~ListenSocket();  // removes the path of a unix socket it bound (not of an adopted one)
 
   const Endpoint& endpoint() const { return endpoint_; }
   int fd() const { return fd_.get(); }
@@ -51,5 +56,14 @@ class ListenSocket {
   std::string address_;
   std::uint16_t port_;
 };
+
+// Socket activation (sd_listen_fds(3)): the sockets a service manager passed the master as
+// LISTEN_FDS descriptors from fd 3 on, named by LISTEN_FDNAMES (":"-separated; "listen" when
+// absent), when LISTEN_PID names this process. They become ListenSocket objects (close-on-exec,
+// passed on to workers like `--listen` ones) and the three variables are removed from the
+// environment, so that no program the master starts takes them for its own. Empty when the
+// variables are absent or name another process; an error when a descriptor is not a listening
+// socket or the variables are malformed.
+Result<std::vector<ListenSocket>> inherited_sockets();
 
 }  // namespace cservice::os

@@ -29,6 +29,9 @@ Result<int> parse_signal(std::string_view text) {
 
 std::string signal_name(int signal) {
   const char* abbrev = ::sigabbrev_np(signal);
+  if (abbrev == nullptr && signal >= SIGRTMIN && signal <= SIGRTMAX) {
+    return signal == SIGRTMIN ? "SIGRTMIN" : fmt::format("SIGRTMIN+{}", signal - SIGRTMIN);
+  }
   if (abbrev == nullptr) return fmt::format("signal {}", signal);
   return fmt::format("SIG{}", abbrev);
 }

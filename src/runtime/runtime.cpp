@@ -5,11 +5,16 @@
 #include "os/signals.hpp"
 #include "os/spawn.hpp"
 
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <csignal>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace cservice::runtime {
 namespace {
@@ -22,6 +27,19 @@ constexpr auto kOutputDrainLimit = std::chrono::seconds(2);
 supervisor::ExitStatus exit_status(const siginfo_t& info) {
   if (info.si_code == CLD_EXITED) return supervisor::ExitStatus::exited(info.si_status);
   return supervisor::ExitStatus::killed(info.si_status);
+}
+
+// Signals whose default would end the master and that mean nothing to it: logged and ignored
+// (signal(7)). SIGWINCH, SIGURG and SIGCONT are ignored by default already.
+constexpr std::array kIgnoredSignals = {SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGIO,
+                                        SIGXCPU, SIGXFSZ, SIGPWR,    SIGSTKFLT};
+
+// A SIGTTIN or SIGTTOU that comes while the master is a background job of the terminal on its
+// stdin is most likely that terminal's job control, not an operator's request.
+bool background_job_of_terminal() {
+  if (::isatty(STDIN_FILENO) == 0) return false;
+  const pid_t foreground = ::tcgetpgrp(STDIN_FILENO);
+  return foreground > 0 && foreground != ::getpgrp();
 }
 
 }  // namespace
@@ -42,6 +60,10 @@ Result<std::unique_ptr<Runtime>> Runtime::create(config::Options options,
       });
   if (!notify) return notify.error();
   runtime->notify_ = std::move(*notify);
+  // Before the spawner copies the environment: the manager's variables are the master's only.
+  auto manager = ManagerNotifier::from_environment(runtime->io_);
+  if (!manager) return manager.error();
+  runtime->manager_ = std::move(*manager);
   runtime->spawner_ = std::make_unique<ProcessSpawner>(
       runtime->io_, runtime->options_, runtime->sockets_, runtime->notify_->address(),
       *runtime->output_, [r = runtime.get()] { r->reap(); },
@@ -52,6 +74,11 @@ Result<std::unique_ptr<Runtime>> Runtime::create(config::Options options,
                               runtime->options_.cwd, runtime->options_.cwd_as_named},
       *runtime->spawner_, runtime->clock_, runtime->events_);
   runtime->supervisor_->set_on_schedule([r = runtime.get()] { r->on_schedule(); });
+  if (runtime->manager_) {
+    log::info("service manager: notifying {}", runtime->manager_->address());
+    runtime->events_.subscribe(
+        [r = runtime.get()](const supervisor::Event& event) { r->on_event_for_manager(event); });
+  }
   return runtime;
 }
 
@@ -60,8 +87,11 @@ Runtime::Runtime(config::Options options, std::vector<os::ListenSocket> sockets)
       sockets_(std::move(sockets)),
       timer_(io_),
       drain_timer_(io_),
-      signals_(io_, SIGTERM, SIGINT, SIGHUP) {
-  signals_.add(SIGCHLD);
+      signals_(io_, SIGTERM, SIGINT, SIGHUP),
+      manager_ready_timer_(io_) {
+  for (const int signal : {SIGCHLD, SIGQUIT, SIGUSR1, SIGTTIN, SIGTTOU}) signals_.add(signal);
+  for (const int signal : kIgnoredSignals) signals_.add(signal);
+  for (int signal = SIGRTMIN; signal <= SIGRTMAX; ++signal) signals_.add(signal);
 }
 
 Runtime::~Runtime() {
@@ -79,6 +109,19 @@ int Runtime::run() {
         signals_.async_wait(on_signal_handler);
       };
   signals_.async_wait(on_signal_handler);
+  if (manager_) {
+    manager_->start_watchdog();
+    // Workers that never become ready must not hold the manager's start (and every unit
+    // ordered after ours) until its own time-out: after readyTimeoutMs the service is up.
+    manager_ready_timer_.expires_after(options_.policy.ready_timeout);
+    manager_ready_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || manager_->has_sent_ready() || supervisor_->is_shutting_down()) return;
+      const std::string status = manager_status();
+      log::warn("service manager: not every worker is ready after readyTimeoutMs={}: READY=1 ({})",
+                options_.policy.ready_timeout.count(), status);
+      manager_->ready(status);
+    });
+  }
   supervisor_->start();
   io_.run();
   // The service's outcome, for whoever started the master (a shell, systemd, a container
@@ -103,14 +146,28 @@ std::function<void()> Runtime::run_program(const RunSpec& spec, ProgramRun::Done
 }
 
 void Runtime::on_signal(int signal) {
-  if (signal == SIGCHLD) {
-    reap();
-    return;
+  switch (signal) {
+    case SIGCHLD: reap(); return;
+    case SIGHUP: on_reload_signal(); return;
+    case SIGTTIN:
+    case SIGTTOU: on_scale_signal(signal); return;
+    case SIGUSR1:
+      if (reopen_logs_) {
+        reopen_logs_();
+      } else {
+        log::info("SIGUSR1: no log file to reopen");
+      }
+      return;
+    case SIGTERM:
+    case SIGINT:
+    case SIGQUIT: break;
+    default: log::info("{}: ignored", os::signal_name(signal)); return;
   }
   if (signal == SIGINT) ++interrupts_;
   if (!supervisor_->is_shutting_down()) {
     log::info("{}: stopping all workers (stopTimeoutMs={})", os::signal_name(signal),
               options_.policy.stop_timeout.count());
+    if (manager_) manager_->stopping();
     supervisor_->shutdown(supervisor::StopMode::Graceful);
   } else if (interrupts_ >= 2) {
     log::warn("second SIGINT: killing all workers now");
@@ -120,6 +177,109 @@ void Runtime::on_signal(int signal) {
   }
 }
 
+void Runtime::on_reload_signal() {
+  if (supervisor_->is_shutting_down()) {
+    log::info("SIGHUP: the service is stopping: no restart");
+    return;
+  }
+  if (!reload_) {
+    log::info("SIGHUP: ignored (no restart here)");
+    return;
+  }
+  log::info("SIGHUP: rolling restart of every worker");
+  if (manager_) manager_->reloading("reloading");
+  ++reloads_;
+  reload_([this] {
+    // The manager waits for READY=1 after RELOADING=1, also when the restart was refused.
+    // The restart is over, whether or not its last progress event has been seen yet.
+    if (--reloads_ == 0 && manager_ && !supervisor_->is_shutting_down()) {
+      operation_status_.clear();
+      manager_->ready(manager_status());
+    }
+  });
+}
+
+void Runtime::on_scale_signal(int signal) {
+  const std::string name = os::signal_name(signal);
+  if (background_job_of_terminal()) {
+    // Job control: the master stops as it would by default, until `fg` or SIGCONT.
+    log::info("{}: from the terminal of a background job: stopping the master (fg resumes it)",
+              name);
+    ::raise(SIGSTOP);
+    return;
+  }
+  const bool more = signal == SIGTTIN;
+  const auto count = more ? supervisor_->add_worker() : supervisor_->remove_worker();
+  if (!count) {
+    log::warn("{}: {}: the number of workers stays {}", name, count.error().message,
+              supervisor_->worker_target());
+    return;
+  }
+  log::info("{}: one worker {}: {} worker(s) now", name, more ? "more" : "fewer", *count);
+}
+
+void Runtime::on_event_for_manager(const supervisor::Event& event) {
+  if (event.name == "operation") {
+    const auto& data = event.data;
+    if (data.value("state", "") == "running") {
+      const std::string kind = data.value("kind", "");
+      const std::string verb = kind == "restart"    ? "restarting"
+                               : kind == "upgrade"  ? "upgrading"
+                               : kind == "rollback" ? "rolling back"
+                                                    : kind;
+      operation_status_ = verb;
+      if (data.contains("done") && data["done"].is_number() && data.contains("total") &&
+          data["total"].is_number()) {
+        operation_status_ += fmt::format(" {}/{}", data["done"].get<std::size_t>(),
+                                         data["total"].get<std::size_t>());
+      }
+    } else {
+      operation_status_.clear();
+    }
+  } else if (!event.name.starts_with("worker")) {
+    return;
+  }
+  // Reported after the entry that raised the event: the supervisor's view is whole then.
+  if (manager_report_posted_) return;
+  manager_report_posted_ = true;
+  boost::asio::post(io_, [this] {
+    manager_report_posted_ = false;
+    report_to_manager();
+  });
+}
+
+std::string Runtime::manager_status() const {
+  const auto workers = supervisor_->workers();
+  const auto ready = std::count_if(workers.begin(), workers.end(), [](const auto& w) {
+    return w.pid && w.state == supervisor::WorkerState::Ready;
+  });
+  std::string status =
+      fmt::format("{}/{} workers ready", ready, supervisor_->worker_target());
+  return operation_status_.empty() ? status : operation_status_ + ", " + status;
+}
+
+void Runtime::report_to_manager() {
+  if (!manager_ || finishing_) return;
+  if (supervisor_->is_shutting_down()) {
+    manager_->stopping();
+    return;
+  }
+  const std::string status = manager_status();
+  if (!manager_->has_sent_ready()) {
+    const auto workers = supervisor_->workers();
+    const bool all_ready = std::all_of(workers.begin(), workers.end(), [](const auto& w) {
+      return w.pid && w.state == supervisor::WorkerState::Ready;
+    });
+    if (all_ready && workers.size() >= supervisor_->worker_target()) {
+      log::info("service manager: READY=1 ({})", status);
+      manager_->ready(status);
+      manager_ready_timer_.cancel();
+      return;
+    }
+  }
+  manager_->status(status);
+}
+
 void Runtime::shutdown(supervisor::StopMode mode, std::optional<Milliseconds> stop_timeout) {
   if (mode == supervisor::StopMode::Kill || !supervisor_->is_shutting_down() || stop_timeout) {
     log::info("stopping all workers{}",
@@ -127,6 +287,7 @@ void Runtime::shutdown(supervisor::StopMode mode, std::optional<Milliseconds> st
                   ? " now (SIGKILL)"
                   : fmt::format(" (SIGKILL after {} ms)",
                                 stop_timeout.value_or(options_.policy.stop_timeout).count()));
+    if (manager_) manager_->stopping();
     supervisor_->shutdown(mode, stop_timeout);
   }
 }
@@ -294,8 +455,10 @@ void Runtime::on_output_closed() {
 
 void Runtime::stop_loop() {
   drain_timer_.cancel();
+  manager_ready_timer_.cancel();
   signals_.cancel();
   notify_.reset();
+  manager_.reset();
   io_.stop();
 }
 

@@ -1,8 +1,20 @@
 #pragma once
 // Runtime is the Asio shell around the Supervisor: it owns the master's one io_context, the
 // notify socket, the process spawner, the reaper (pidfd wakes and SIGCHLD), the one timer armed
-// at the supervisor's next deadline, and the signal handling (SIGTERM/SIGINT/SIGHUP: graceful
-// stop; a second SIGINT: SIGKILL everything). Each of these turns into one Supervisor call.
+// at the supervisor's next deadline, and the master's signals. Each of these turns into one
+// Supervisor call. The signals follow nginx and gunicorn:
+//   SIGTERM, SIGINT, SIGQUIT  graceful stop (a second SIGINT: SIGKILL everything)
+//   SIGHUP                    rolling restart of every worker (the reload hook: `restart all`)
+//   SIGTTIN / SIGTTOU         one worker more / fewer (never fewer than one); as a background
+//                             job of its terminal, the job control stop they stand for there
+//   SIGUSR1                   reopen the log files (the reopen hook)
+//   every other signal whose default would end the master (SIGUSR2, SIGALRM, SIGVTALRM,
+//   SIGPROF, SIGPOLL, SIGXCPU, SIGXFSZ, SIGPWR, SIGSTKFLT, real-time signals): logged, ignored.
+//   Faults (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS) and SIGABRT keep their defaults.
+// As a systemd service (NOTIFY_SOCKET), the runtime tells its manager how the service is
+// (manager_notifier.hpp): READY=1 once every initial worker is ready, or after readyTimeoutMs
+// whatever their state; STATUS= on changes; RELOADING=1 then READY=1 around a SIGHUP restart;
+// STOPPING=1 as the stop begins; WATCHDOG=1 pings when WATCHDOG_USEC asks for them.
 // The timer is re-armed by the supervisor's on_schedule hook, which runs after every entry into
 // the supervisor, whoever made it (these events, commands, library code).
 //
@@ -16,6 +28,7 @@
 #include "base/clock.hpp"
 #include "config/options.hpp"
 #include "os/listen_socket.hpp"
+#include "runtime/manager_notifier.hpp"
 #include "runtime/master_output.hpp"
 #include "runtime/notify_socket.hpp"
 #include "runtime/process_spawner.hpp"
@@ -69,6 +82,14 @@ class Runtime {
   // runs, with the status the kill gave it); calling it once the run is over does nothing.
   std::function<void()> run_program(const RunSpec& spec, ProgramRun::Done done);
 
+  // SIGHUP: `reload` starts a rolling restart of every worker and calls `done` once it is over,
+  // whatever its outcome (also when it is refused). serve() sets it (the `restart all` command);
+  // without it SIGHUP is logged and ignored.
+  using Reload = std::function<void(std::function<void()> done)>;
+  void set_on_reload(Reload reload) { reload_ = std::move(reload); }
+  // SIGUSR1: reopens the master's log files. Without it SIGUSR1 is logged and ignored.
+  void set_on_reopen_logs(std::function<void()> reopen) { reopen_logs_ = std::move(reopen); }
+
   // Starts the workers and runs the loop until every worker has stopped after a stop signal.
   // Returns the master's exit status: 0 when every process of the service stopped by itself
   // (or was killed on request: `exit now`, a second SIGINT), 1 when some outlived the stop
@@ -80,6 +101,13 @@ class Runtime {
   void on_notify(PeerCredentials sender, const NotifyMessage& message);
   void reap();
   void on_signal(int signal);
+  void on_reload_signal();
+  void on_scale_signal(int signal);  // SIGTTIN, SIGTTOU
+  // The service manager's view (NOTIFY_SOCKET): events change it, reported once the entry that
+  // raised them has finished.
+  void on_event_for_manager(const supervisor::Event& event);
+  void report_to_manager();
+  std::string manager_status() const;  // "4/4 workers ready", "restarting 2/4, 3/4 workers ready"
   void on_schedule();  // re-arms the timer; finishes the loop when the supervisor is done
   // Hands the orphans among our children to the supervisor: those whose worker is gone, or
   // with `all`, every child that is not a worker or command. Returns how many.
@@ -94,12 +122,19 @@ class Runtime {
   SteadyClock clock_;
   supervisor::EventBus events_;
   std::unique_ptr<NotifySocket> notify_;
+  std::unique_ptr<ManagerNotifier> manager_;  // null unless the master has a NOTIFY_SOCKET
   std::unique_ptr<MasterOutput> output_;  // stdout, stderr and the master's log; outlives spawner_
   std::unique_ptr<ProcessSpawner> spawner_;
   std::unique_ptr<supervisor::Supervisor> supervisor_;
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer drain_timer_;
   boost::asio::signal_set signals_;
+  boost::asio::steady_timer manager_ready_timer_;  // READY=1 at readyTimeoutMs at the latest
+  Reload reload_;
+  std::function<void()> reopen_logs_;
+  int reloads_ = 0;                   // SIGHUP restarts not yet over
+  bool manager_report_posted_ = false;
+  std::string operation_status_;      // "restarting 2/4" while an operation runs
   std::map<pid_t, std::shared_ptr<ProgramRun>> programs_;  // running, by pid
   std::size_t unanswered_programs_ = 0;  // started, `done` not yet called: the loop waits for them
   int interrupts_ = 0;

@@ -196,6 +196,67 @@ void Supervisor::answer_ready_waiters(Process& p, const Result<nlohmann::json>& 
   for (auto& done : std::exchange(p.on_ready, {})) done(result);
 }
 
+std::size_t Supervisor::worker_target() const {
+  return static_cast<std::size_t>(
+      std::count_if(slots_.begin(), slots_.end(), [](const Slot& s) { return !s.removing; }));
+}
+
+Result<std::size_t> Supervisor::add_worker() {
+  const Entry entry(*this);
+  if (shutting_down_) return make_error(errc::busy, "busy: the service is shutting down");
+  if (rollout_) {
+    return make_error(errc::busy,
+                      fmt::format("busy: '{}' is running", rollout_->request.description));
+  }
+  // A removed slot whose worker has gone is taken again; one still stopping is left to finish.
+  Slot* s = nullptr;
+  for (auto& candidate : slots_) {
+    if (candidate.removing && !candidate.current && !candidate.incoming) {
+      s = &candidate;
+      break;
+    }
+  }
+  if (s == nullptr) s = &add_slot();
+  s->removing = false;
+  s->spec = current_spec_;
+  s->crash_loop = false;
+  s->history.clear();
+  s->restart_at.reset();
+  if (auto spawned = spawn_current(*s, Reason::Start); !spawned) return spawned.error();
+  return worker_target();
+}
+
+Result<std::size_t> Supervisor::remove_worker() {
+  const Entry entry(*this);
+  if (shutting_down_) return make_error(errc::busy, "busy: the service is shutting down");
+  if (rollout_) {
+    return make_error(errc::busy,
+                      fmt::format("busy: '{}' is running", rollout_->request.description));
+  }
+  Slot* last = nullptr;
+  for (auto& s : slots_) {
+    if (!s.removing) last = &s;
+  }
+  if (last == nullptr || worker_target() <= 1) {
+    return make_error(errc::bad_request, "the service keeps at least one worker");
+  }
+  last->removing = true;
+  last->restart_at.reset();
+  if (Process* p = current_of(*last)) {
+    request_stop(*p, StopMode::Graceful, Reason::Shutdown, policy_.stop_timeout);
+  } else {
+    drop_removed_slots();
+  }
+  return worker_target();
+}
+
+void Supervisor::drop_removed_slots() {
+  while (!slots_.empty() && slots_.back().removing && !slots_.back().current &&
+         !slots_.back().incoming) {
+    slots_.pop_back();
+  }
+}
+
 Result<void> Supervisor::when_ready(Pid pid, std::optional<Milliseconds> within,
                                     Completion done) {
   const Entry entry(*this);
@@ -374,6 +435,10 @@ void Supervisor::current_exited(Process p, ExitStatus status) {
     done(nlohmann::json{{"stopped", {{"worker", to_int(s.id)}, {"pid", to_int(p.pid)},
                                      {"status", status.describe()}}}});
   }
+  if (s.removing) {
+    drop_removed_slots();  // `s` may be gone from here on
+    return;
+  }
   if (!failure) return;
   // A replacement under way takes the slot over when ready (at once if it is on trial and
   // ready); no restart of its own.
@@ -547,7 +612,7 @@ Result<std::vector<Pid>> Supervisor::start_workers(std::size_t add,
     for (std::size_t i = 0; i < add; ++i) ids.push_back(add_slot().id);
   } else {
     for (const auto& s : slots_) {
-      if (!s.current && !s.incoming) ids.push_back(s.id);
+      if (!s.current && !s.incoming && !s.removing) ids.push_back(s.id);
     }
   }
   std::vector<Pid> started;

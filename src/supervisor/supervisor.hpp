@@ -132,6 +132,16 @@ class Supervisor {
   // new slots; with `program`, those run it. Returns the new pids.
   Result<std::vector<Pid>> start_workers(std::size_t add, std::optional<ProgramSpec> program);
 
+  // The master's SIGTTIN and SIGTTOU. add_worker() starts one worker more in a new slot;
+  // remove_worker() stops the worker of the last slot (reason shutdown, the stop timeout then
+  // SIGKILL) and the slot leaves the table once it has exited: `workers` and `health` count one
+  // fewer from now on. Refused while a rollout runs or the service stops (busy), and below one
+  // worker (bad_request). Both return the number of workers the service now keeps.
+  Result<std::size_t> add_worker();
+  Result<std::size_t> remove_worker();
+  // The number of slots the service keeps (those being removed not counted).
+  std::size_t worker_target() const;
+
   // Waits for the slot's current process `pid` (still starting, or ready) to be ready: `done`
   // gets {"worker", "pid", "readyMs"} once it is, or an error if it exits or is stopped first.
   // `within` brings its ready deadline forward (never later than readyTimeoutMs); past it, the
@@ -182,6 +192,7 @@ class Supervisor {
     std::uint32_t restarts = 0;
     bool crash_loop = false;
     std::vector<Completion> on_stopped;  // shutdown <pid> answers
+    bool removing = false;  // remove_worker(): leaves the table when its process has exited
   };
 
   Slot& slot_of(const Process& process) { return slots_[to_int(process.slot) - 1]; }
@@ -190,6 +201,7 @@ class Supervisor {
   const Process* find(Pid pid) const;
   Process* current_of(Slot& slot);
   Slot& add_slot();
+  void drop_removed_slots();  // pops the removed slots without a process at the end
   std::string name_of(const Process& process) const;
 
   // Slot lifecycle (supervisor.cpp).

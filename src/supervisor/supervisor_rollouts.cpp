@@ -25,7 +25,7 @@ Result<void> Supervisor::begin_rollout(RolloutRequest request, Completion done) 
     // Slots without a process (stopped for good with `shutdown PID`, given up in a crash loop)
     // stay as they are: `start` brings them back.
     for (const auto& s : slots_) {
-      if (s.current) r.pending.push_back(s.id);
+      if (s.current && !s.removing) r.pending.push_back(s.id);
     }
   }
   if (request.program) r.program = std::make_shared<const ProgramSpec>(*request.program);

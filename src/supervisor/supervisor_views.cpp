@@ -16,6 +16,7 @@ Health Supervisor::health() const {
     }
   }
   for (const auto& s : slots_) {
+    if (s.removing) continue;  // leaving the table: no longer part of the service
     const Process* p = s.current ? find(*s.current) : nullptr;
     if (p == nullptr || p->state != WorkerState::Ready) {
       return {HealthState::Degraded,
@@ -41,6 +42,7 @@ std::vector<WorkerInfo> Supervisor::workers() const {
   std::vector<WorkerInfo> out;
   out.reserve(slots_.size());
   for (const auto& s : slots_) {
+    if (s.removing && !s.current) continue;  // removed; its slot waits to be dropped or reused
     WorkerInfo w;
     w.id = s.id;
     w.reason = s.reason;

@@ -387,5 +387,48 @@ TEST_F(SupervisorTest, StartOfASilentWorkerBecomesReadyAfterGrace) {
   EXPECT_EQ(state(0), WorkerState::Ready);
 }
 
+TEST_F(SupervisorTest, RemoveWorkerStopsTheLastSlotAndDropsItOnceExited) {
+  start_workers(3);
+  for (const auto& started : spawner_.started()) supervisor_->on_ready(started.pid);
+  const Pid last = spawner_.started()[2].pid;
+  ASSERT_EQ(supervisor_->remove_worker().value(), 2u);  // Given a worker fewer asked for,
+  ASSERT_EQ(spawner_.stopped().size(), 1u);
+  EXPECT_EQ(spawner_.stopped()[0].pid, last);            // the last one is stopped,
+  EXPECT_EQ(supervisor_->health().state, HealthState::Ok);  // which health no longer counts,
+  supervisor_->on_exited(last, ExitStatus::killed(15));
+  EXPECT_EQ(supervisor_->workers().size(), 2u);  // and once gone, neither do the workers,
+  EXPECT_EQ(events_named("workerExit", "shutdown"), 1u);
+  advance(1s);
+  EXPECT_EQ(spawner_.started().size(), 3u);  // and it is not restarted.
+}
+
+TEST_F(SupervisorTest, RemoveWorkerKeepsAtLeastOne) {
+  start_workers(1);
+  const auto removed = supervisor_->remove_worker();
+  ASSERT_FALSE(removed);
+  EXPECT_EQ(removed.error().code, make_error_code(errc::bad_request));
+  EXPECT_TRUE(spawner_.stopped().empty());
+}
+
+TEST_F(SupervisorTest, AddWorkerStartsOneMoreInANewSlot) {
+  start_workers(2);
+  ASSERT_EQ(supervisor_->add_worker().value(), 3u);
+  ASSERT_EQ(spawner_.started().size(), 3u);
+  EXPECT_EQ(spawner_.started()[2].id, WorkerId{3});
+  EXPECT_EQ(supervisor_->workers().size(), 3u);
+}
+
+TEST_F(SupervisorTest, AddWorkerWhileOneIsBeingRemovedKeepsTheCount) {
+  start_workers(2);
+  const Pid last = spawner_.started()[1].pid;
+  ASSERT_EQ(supervisor_->remove_worker().value(), 1u);
+  ASSERT_EQ(supervisor_->add_worker().value(), 2u);  // while the removed one still stops
+  supervisor_->on_exited(last, ExitStatus::killed(15));
+  EXPECT_EQ(supervisor_->worker_target(), 2u);
+  EXPECT_EQ(supervisor_->workers().size(), 2u);
+  ASSERT_EQ(supervisor_->remove_worker().value(), 1u);  // the added one is the last now
+  EXPECT_EQ(spawner_.stopped().back().pid, spawner_.started()[2].pid);
+}
+
 }  // namespace
 }  // namespace cservice::supervisor
