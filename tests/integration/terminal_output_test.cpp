@@ -56,8 +56,11 @@ class TerminalOutputTest : public IntegrationTest {
   // The workers' pids from the REST API.
   std::set<std::string> worker_pids() {
     const auto answer = run_command(port_, kKey, "workers");
+    const json parsed = json::parse(answer.body, nullptr, false);
+    EXPECT_TRUE(parsed.contains("workers")) << answer.status << " " << answer.body;
     std::set<std::string> pids;
-    for (const auto& worker : json::parse(answer.body)["workers"]) {
+    if (!parsed.contains("workers")) return pids;
+    for (const auto& worker : parsed["workers"]) {
       pids.insert(std::to_string(worker["pid"].get<int>()));
     }
     return pids;
