@@ -9,6 +9,7 @@
 #include <boost/asio/read_until.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fcntl.h>
 #include <iostream>
 #include <unistd.h>
@@ -17,6 +18,18 @@ namespace cservice::app {
 namespace {
 
 constexpr const char* kPrompt = "cservice> ";
+
+commands::ColorChoice color_choice = commands::ColorChoice::Auto;
+
+// The table for `command_line`'s answer, when stdout is a terminal and the command has one.
+std::optional<std::string> table_for(const Answer& answer, std::string_view command_line) {
+  if (command_line.empty() || ::isatty(STDOUT_FILENO) != 1) return std::nullopt;
+  const auto parsed = controlplane::parse_command_line(std::string(command_line));
+  if (!parsed) return std::nullopt;
+  const commands::Colors colors = commands::colors_for(color_choice, true, std::getenv("NO_COLOR"),
+                                                       std::getenv("TERM"));
+  return commands::answer_table(parsed->name, answer.result, colors);
+}
 
 std::string json_line(const nlohmann::json& value, int indent = -1) {
   // The result may hold text that is not UTF-8 (a string result of an original master).
@@ -60,7 +73,9 @@ Answer answer_from_http(unsigned status, const std::string& body) {
   return commands::failure(static_cast<int>(status), std::move(error));
 }
 
-bool print_answer(const Answer& answer, AnswerFormat format) {
+void choose_colors(commands::ColorChoice choice) { color_choice = choice; }
+
+bool print_answer(const Answer& answer, AnswerFormat format, std::string_view command_line) {
   if (!answer.ok()) {
     const Answer failed = commands::failure(answer.status, answer.error);
     if (format == AnswerFormat::Json) {
@@ -72,6 +87,8 @@ bool print_answer(const Answer& answer, AnswerFormat format) {
   }
   if (format == AnswerFormat::Json) {
     std::puts(json_line(answer.result).c_str());
+  } else if (const auto table = table_for(answer, command_line)) {
+    std::fputs(table->c_str(), stdout);
   } else if (answer.result.is_string()) {
     std::puts(answer.result.get_ref<const std::string&>().c_str());
   } else {
@@ -108,9 +125,8 @@ void Console::read_line() {
         } else {
           control_plane_.run(
               line, {}, {commands::TrustLevel::Inproc, "console"},
-              [](const controlplane::Outcome& outcome) {
-                print_answer(outcome,
-                             AnswerFormat::Readable);
+              [line](const controlplane::Outcome& outcome) {
+                print_answer(outcome, AnswerFormat::Readable, line);
                 show_prompt();
               });
         }
@@ -143,7 +159,8 @@ int attached_console(const std::string& host, std::uint16_t port, const std::str
       log::error("{}", answer.error().message);
       return 1;
     }
-    all_ok = print_answer(answer_from_http(answer->status, answer->body), AnswerFormat::Readable) &&
+    all_ok = print_answer(answer_from_http(answer->status, answer->body), AnswerFormat::Readable,
+                          line) &&
              all_ok;
     if (prompt) show_prompt();
   }

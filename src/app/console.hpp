@@ -4,6 +4,7 @@
 // Reads on the master's loop, so a slow typist costs nothing. A "cservice> " prompt is shown at
 // the start and after each answer (log lines may come between: it is not redrawn for them).
 
+#include "commands/answer_table.hpp"
 #include "control/control_plane.hpp"
 #include "control/http_client.hpp"
 #include "cservice/command.hpp"
@@ -12,6 +13,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace cservice::app {
 
@@ -39,15 +41,20 @@ Answer answer_from_http(unsigned status, const std::string& body);
 // How the CLI shows an answer.
 enum class AnswerFormat {
   // The result on stdout as indented JSON (a string result as its text); a failure on stderr
-  // as "error: TEXT (STATUS)".
+  // as "error: TEXT (STATUS)". When stdout is a terminal, the results of workers, info and
+  // health are tables instead (commands/answer_table.hpp), coloured as choose_colors() says.
   Readable,
   // One line of JSON on stdout whatever the outcome: the result, or {"status": N, "error":
   // "TEXT"}; a failure's readable line still goes to stderr, out of the way of scripts.
   Json,
 };
 
-// Prints `answer` in `format`. Returns true on success (any 2xx status).
-bool print_answer(const Answer& answer, AnswerFormat format);
+// Prints `answer` in `format`; `command_line` is the line that asked for it (its command's name
+// picks the table). Returns true on success (any 2xx status).
+bool print_answer(const Answer& answer, AnswerFormat format, std::string_view command_line = {});
+
+// The --color choice for the tables on stdout; main() sets it once, before any mode runs.
+void choose_colors(commands::ColorChoice choice);
 
 // The status the CLI gives an answer it never got (connection refused, time-out, TLS refused).
 inline constexpr int kNoAnswerStatus = 503;

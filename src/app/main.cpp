@@ -4,6 +4,7 @@
 // to send to the running service (remote mode).
 // Startup failures are one clear line and exit status 2, before any worker starts.
 
+#include "app/completion.hpp"
 #include "app/console.hpp"
 #include "app/modes.hpp"
 #include "app/version.hpp"
@@ -81,12 +82,16 @@ int main(int argc, char** argv) {
       }
       return app::kExitUsage;
     }
+    app::choose_colors(command_line->color);
     switch (command_line->action) {
       case config::CommandLine::Action::Help:
         std::fputs(command_line->help.c_str(), stdout);
         return app::kExitOk;
       case config::CommandLine::Action::Version:
         std::printf("cservice %s\n", app::kVersion);
+        return app::kExitOk;
+      case config::CommandLine::Action::Completion:
+        std::fputs(app::bash_completion().c_str(), stdout);
         return app::kExitOk;
       case config::CommandLine::Action::Remote:
         return app::remote(*command_line);

@@ -127,8 +127,9 @@ int remote(const config::CommandLine& command_line) {
     print_answer(commands::failure(kNoAnswerStatus, answer.error().message), format);
     return kExitFailure;
   }
-  return print_answer(answer_from_http(answer->status, answer->body), format) ? kExitOk
-                                                                              : kExitFailure;
+  return print_answer(answer_from_http(answer->status, answer->body), format, command_line.target)
+             ? kExitOk
+             : kExitFailure;
 }
 
 }  // namespace cservice::app

@@ -164,6 +164,19 @@ Result<void> store(CommandLine& out, std::optional<std::string>& run, const Opti
     if (row.key == "ca") out.ca_file = value.get<std::string>();
     if (row.key == "config") out.config_file = value.get<std::string>();
     if (row.key == "run") run = value.get<std::string>();
+    if (row.key == "color") {
+      const std::string choice = value.get<std::string>();
+      if (choice == "auto") {
+        out.color = commands::ColorChoice::Auto;
+      } else if (choice == "always") {
+        out.color = commands::ColorChoice::Always;
+      } else if (choice == "never") {
+        out.color = commands::ColorChoice::Never;
+      } else {
+        return usage(fmt::format("bad option --color: expected {}, got {}",
+                                 expected_value(row, form), shown(choice)));
+      }
+    }
     return {};
   }
   const std::string key(row.key);
@@ -232,6 +245,16 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
 
   // Everything after the first "--" belongs to the program, untouched: CLI11 never sees it.
   const std::vector<std::string> all(argv + std::min(argc, 1), argv + argc);
+  // `cservice completion SHELL`: before the flags, as `completion` alone stays a command line
+  // for the service (a custom command may have that name).
+  if (all.size() == 2 && all[0] == "completion") {
+    if (all[1] != "bash") {
+      return usage(fmt::format("completion: expected bash, got {}", shown(all[1])));
+    }
+    out.action = CommandLine::Action::Completion;
+    out.target = all[1];
+    return out;
+  }
   const auto dashes = std::find(all.begin(), all.end(), "--");
   if (dashes != all.end() && dashes + 1 != all.end()) {
     out.options["args"] = std::vector<std::string>(dashes + 1, all.end());

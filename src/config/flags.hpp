@@ -11,6 +11,7 @@
 // is the program's arguments.
 
 #include "base/error.hpp"
+#include "commands/answer_table.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -22,7 +23,8 @@ namespace cservice::config {
 struct CommandLine {
   // Console: no program, but a key: a console for the service already running (the seed's
   // "secondary services act as console-only interfaces").
-  enum class Action { Serve, Remote, Console, Help, Version };
+  // Completion: `cservice completion bash` (exactly these two words) prints the script.
+  enum class Action { Serve, Remote, Console, Help, Version, Completion };
   Action action = Action::Serve;
   std::string target;       // the program, a .json service file, or (Remote) a command line
   nlohmann::json options;   // from flags (and `args` after --)
@@ -31,6 +33,7 @@ struct CommandLine {
   std::string url;          // remote mode: http(s)://HOST:PORT of the service (--url)
   std::string ca_file;      // remote mode: the CA of the service's certificate (--ca)
   std::string config_file;  // --config FILE: a service file (the target, if any, is the program)
+  commands::ColorChoice color = commands::ColorChoice::Auto;  // --color auto|always|never
 };
 
 // Parses argv. Errors are one sentence naming the flag, the value and what was expected. Does

@@ -20,6 +20,7 @@ Usage:
   cservice [options] <service.json>     (or: --config service.json [program])
   cservice [options] "<command line>"   send a command to the running service
   cserviced ...                         the same as cservice --daemon
+  cservice completion bash              print a bash completion script
 )";
 
 constexpr std::string_view kFooter = R"(

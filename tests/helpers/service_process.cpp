@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -77,7 +78,8 @@ ServiceProcess::ServiceProcess(const Program& program, std::vector<std::string> 
     return;
   }
   int held[2] = {-1, -1};
-  if (output != Output::Read && ::pipe2(held, O_CLOEXEC) != 0) {
+  if ((output == Output::HeldStdout || output == Output::HeldAll) &&
+      ::pipe2(held, O_CLOEXEC) != 0) {
     report_failure(std::string("pipe: ") + std::strerror(errno));
     return;
   }
@@ -100,6 +102,27 @@ ServiceProcess::ServiceProcess(const Program& program, std::vector<std::string> 
       stdin_fd_ = controller;
     }
   }
+  if (output == Output::Terminal) {
+    // The reader reads the terminal's other side: fds[0] becomes it, fds[1] the terminal.
+    int controller = stdin_fd_ >= 0 && input == Stdin::Terminal ? ::dup(stdin_fd_) : -1;
+    int terminal = input == Stdin::Terminal ? ::dup(child_stdin) : -1;
+    if (controller < 0 &&
+        ::openpty(&controller, &terminal, nullptr, nullptr, nullptr) != 0) {
+      report_failure(std::string("openpty: ") + std::strerror(errno));
+      return;
+    }
+    ::fcntl(controller, F_SETFD, FD_CLOEXEC);
+    ::fcntl(terminal, F_SETFD, FD_CLOEXEC);
+    termios modes{};
+    if (::tcgetattr(terminal, &modes) == 0) {
+      modes.c_oflag &= ~static_cast<tcflag_t>(ONLCR);  // "\n" stays "\n"
+      ::tcsetattr(terminal, TCSANOW, &modes);
+    }
+    ::close(fds[0]);
+    ::close(fds[1]);
+    fds[0] = controller;
+    fds[1] = terminal;
+  }
   const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ == 0) {
@@ -107,7 +130,7 @@ ServiceProcess::ServiceProcess(const Program& program, std::vector<std::string> 
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a crashed test takes its service with it
     if (::getppid() != parent) ::_exit(1);
     ::dup2(child_stdin, 0);
-    ::dup2(output == Output::Read ? fds[1] : held[1], 1);
+    ::dup2(output == Output::Read || output == Output::Terminal ? fds[1] : held[1], 1);
     ::dup2(output == Output::HeldAll ? held[1] : fds[1], 2);
     if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
     ::execve(argv[0], argv.data(), envp.data());
@@ -116,7 +139,7 @@ ServiceProcess::ServiceProcess(const Program& program, std::vector<std::string> 
   ::close(fds[1]);
   ::close(child_stdin);
   pidfd_ = ::pidfd_open(pid_, 0);
-  if (output != Output::Read) {
+  if (output == Output::HeldStdout || output == Output::HeldAll) {
     ::close(held[1]);
     held_fd_ = held[0];
     ++open_outputs_;

@@ -46,8 +46,10 @@ class ServiceProcess {
   // What the process gets as stdin: /dev/null, a pipe, or a terminal (a pty) the test writes to.
   enum class Stdin { Null, Pipe, Terminal };
   // Where stdout and stderr go: both into the pipe read at once (Read); stdout into a held pipe
-  // and stderr read (HeldStdout); both into the held pipe (HeldAll).
-  enum class Output { Read, HeldStdout, HeldAll };
+  // and stderr read (HeldStdout); both into the held pipe (HeldAll); both onto a terminal (a
+  // pty, the same one as stdin's with Stdin::Terminal) whose lines are read at once, without
+  // the terminal's "\r" before each "\n" (Terminal).
+  enum class Output { Read, HeldStdout, HeldAll, Terminal };
 
   // Starts `cservice args...` in `cwd` (empty: the test's), with `env` added.
   explicit ServiceProcess(std::vector<std::string> args,

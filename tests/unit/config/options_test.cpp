@@ -404,6 +404,39 @@ TEST(CommandLineModeTest, RunAndJsonSelectRemoteMode) {
   EXPECT_EQ(line->options["accessKey"], "key");
 }
 
+TEST(CommandLineModeTest, ColorTakesAutoAlwaysOrNever) {
+  const char* argv[] = {"cservice", "workers", "--color", "never"};
+  auto line = parse_command_line(4, argv);
+  ASSERT_TRUE(line) << line.error().message;
+  EXPECT_EQ(line->color, commands::ColorChoice::Never);
+  const char* always[] = {"cservice", "--color=always", "workers"};
+  line = parse_command_line(3, always);
+  ASSERT_TRUE(line) << line.error().message;
+  EXPECT_EQ(line->color, commands::ColorChoice::Always);
+  const char* bad[] = {"cservice", "--color", "blue", "workers"};
+  line = parse_command_line(4, bad);
+  ASSERT_FALSE(line);
+  EXPECT_EQ(line.error().message,
+            "bad option --color: expected one of auto, always, never, got \"blue\"");
+}
+
+TEST(CommandLineModeTest, CompletionBashIsItsOwnActionAndOtherShellsAreRefused) {
+  const char* argv[] = {"cservice", "completion", "bash"};
+  auto line = parse_command_line(3, argv);
+  ASSERT_TRUE(line) << line.error().message;
+  EXPECT_EQ(line->action, CommandLine::Action::Completion);
+  const char* zsh[] = {"cservice", "completion", "zsh"};
+  line = parse_command_line(3, zsh);
+  ASSERT_FALSE(line);
+  EXPECT_EQ(line.error().message, "completion: expected bash, got \"zsh\"");
+  // `completion` alone is still a command line for the service (a custom command may have it).
+  const char* alone[] = {"cservice", "completion"};
+  line = parse_command_line(2, alone);
+  ASSERT_TRUE(line) << line.error().message;
+  EXPECT_EQ(line->action, CommandLine::Action::Serve);
+  EXPECT_EQ(line->target, "completion");
+}
+
 TEST(CommandLineModeTest, AnEmptyRunIsAnErrorAndAKeyAloneIsAConsole) {
   const char* empty[] = {"cservice", "--run", "", "-k", "key"};
   auto line = parse_command_line(5, empty);
