@@ -62,6 +62,7 @@ Runtime::Runtime(config::Options options, std::vector<os::ListenSocket> sockets)
       drain_timer_(io_),
       signals_(io_, SIGTERM, SIGINT, SIGHUP) {
   signals_.add(SIGCHLD);
+  signals_.add(SIGUSR1);
 }
 
 Runtime::~Runtime() {
@@ -105,6 +106,10 @@ void Runtime::on_signal(int signal) {
     reap();
     return;
   }
+  if (signal == SIGUSR1) {
+    on_reopen_signal();
+    return;
+  }
   if (signal == SIGINT) ++interrupts_;
   if (!supervisor_->is_shutting_down()) {
     log::info("{}: stopping all workers (stopTimeoutMs={})", os::signal_name(signal),
@@ -116,6 +121,20 @@ void Runtime::on_signal(int signal) {
   } else {
     log::info("{}: already stopping", os::signal_name(signal));
   }
+}
+
+void Runtime::on_reopen_signal() {
+  if (!options_.daemon) {
+    log::info("SIGUSR1: no log file to reopen (the output goes to stderr as it was given)");
+    return;
+  }
+  // The last line of the old file says where the next ones are; the first of the new one, why.
+  log::info("SIGUSR1: reopening log file {}", options_.log_file);
+  if (auto reopened = output_->reopen(options_.log_file); !reopened) {
+    log::warn("SIGUSR1: {}; still writing to the file opened before", reopened.error().message);
+    return;
+  }
+  log::info("SIGUSR1: reopened log file {}", options_.log_file);
 }
 
 void Runtime::shutdown(supervisor::StopMode mode, std::optional<Milliseconds> stop_timeout) {

@@ -78,6 +78,9 @@ class Runtime {
   void on_notify(PeerCredentials sender, const NotifyMessage& message);
   void reap();
   void on_signal(int signal);
+  // SIGUSR1: a daemon reopens its log file (rename-then-signal rotation); otherwise it is logged
+  // that there is nothing to reopen.
+  void on_reopen_signal();
   void on_schedule();  // re-arms the timer; finishes the loop when the supervisor is done
   // Hands the orphans among our children to the supervisor: those whose worker is gone, or
   // with `all`, every child that is not a worker or command. Returns how many.
