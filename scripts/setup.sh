@@ -7,7 +7,8 @@ packages="build-essential cmake ninja-build pkg-config git
   libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 curl wrk hyperfine
-  clang-14 libfuzzer-14-dev"
+  clang-14 libfuzzer-14-dev
+  logrotate"
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=""
 for p in $packages; do
