@@ -101,7 +101,6 @@ void use_log_format(const config::Options& options) {
 }  // namespace
 
 int serve(const config::Options& options, const ServeHooks& hooks) {
-  use_log_format(options);
   // However a key reaches a log line (a command's error text, a misspelled parameter), it is not
   // written there.
   for (const auto& access_key : options.control.keys) log::redact(access_key.secret);
@@ -126,6 +125,8 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
       return attached_console(options.control.host, options.control.port, key, tls);
     }
   }
+  // From here on this process is the service (an attached console talks to a person, plainly).
+  use_log_format(options);
   std::unique_ptr<Daemon> daemon;
   if (options.daemon) {
     daemon = Daemon::detach(options);
