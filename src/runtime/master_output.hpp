@@ -41,7 +41,9 @@ class MasterOutput {
   // Points stdout and stderr at the file `path` (opened as the daemon's log file is: appended,
   // created if missing, os::SafeFile's checks), for rename-then-signal rotation (SIGUSR1). Both
   // fds are replaced by dup2(), each at once, between two writes of the loop: every line goes
-  // whole to the old file or to the new one. On failure nothing changes.
+  // whole to the old file or to the new one. On failure nothing changes. Meant for a regular
+  // file: a sink writing a FIFO or terminal through a description of its own (Mode::Private)
+  // keeps writing there.
   Result<void> reopen(const std::string& path);
 
  private:
