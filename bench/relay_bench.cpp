@@ -7,6 +7,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <random>
 #include <string>
 
@@ -49,16 +50,20 @@ std::string one_read(Text text) {
 void BM_RelayRead(benchmark::State& state) {
   const std::string data = one_read(static_cast<Text>(state.range(0)));
   const auto bytes = state.range(1) != 0 ? RelayBytes::Raw : RelayBytes::Escaped;
-  const std::string prefix = "worker 12[123456]: ";
+  // As a service writes them: time, level, worker.
+  const auto format = cservice::runtime::relay_line_format(
+      {cservice::log::Format::Text, false}, std::chrono::system_clock::now(),
+      {12, 123456, cservice::runtime::Stream::Stdout});
   std::string batch;
+  std::string scratch;
   for (auto _ : state) {
     cservice::runtime::LineSplitter splitter;
     batch.clear();
     splitter.feed(data, [&](std::string_view line) {
-      cservice::runtime::append_relayed_line(batch, prefix, line, bytes);
+      cservice::runtime::append_relayed_line(batch, format, line, bytes, scratch);
     });
     splitter.finish([&](std::string_view line) {
-      cservice::runtime::append_relayed_line(batch, prefix, line, bytes);
+      cservice::runtime::append_relayed_line(batch, format, line, bytes, scratch);
     });
     benchmark::DoNotOptimize(batch.data());
   }

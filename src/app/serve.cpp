@@ -17,6 +17,7 @@
 #include "control/http_client.hpp"
 #include "control/http_server.hpp"
 #include "control/worker_channel.hpp"
+#include "os/journal.hpp"
 #include "os/trusted_path.hpp"
 #include "runtime/runtime.hpp"
 
@@ -92,6 +93,11 @@ Result<void> add_directory_commands(const config::Options& options, runtime::Run
   return {};
 }
 
+// The service's lines: as `logFormat` says, with priority prefixes when stderr is the journal.
+void use_log_format(const config::Options& options) {
+  log::set_style({.format = options.log_format, .journal = os::is_journal_stream(STDERR_FILENO)});
+}
+
 }  // namespace
 
 int serve(const config::Options& options, const ServeHooks& hooks) {
@@ -119,10 +125,13 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
       return attached_console(options.control.host, options.control.port, key, tls);
     }
   }
+  // From here on this process is the service (an attached console talks to a person, plainly).
+  use_log_format(options);
   std::unique_ptr<Daemon> daemon;
   if (options.daemon) {
     daemon = Daemon::detach(options);
     if (daemon->is_parent()) return daemon->parent_status();
+    use_log_format(options);  // stderr is the log file now
   }
   // A start-up failure: one line, to the terminal (through the waiting command, as a daemon).
   const auto fail = [&daemon](int status, const std::string& message) {

@@ -303,6 +303,23 @@ std::vector<OptionRow> make_table() {
                         "relay a worker's bytes as written, terminal escapes included: only for "
                         "workers you trust with your terminal (otherwise control characters and "
                         "bytes that are not UTF-8 are escaped)"),
+      {.section = OptionSection::Output,
+       .key = "logFormat",
+       .flags = {{{"--log-format"}, {}, "FORMAT"}},
+       .type = OptionType::Choice,
+       .choices = {"text", "json"},
+       .default_value = "text",
+       .help = "the service's log lines, its own and its workers': `text` (an RFC 3339 time in "
+               "UTC and a level first) or `json` (one object a line); under systemd's journal, "
+               "priority prefixes instead of times",
+       .apply = [](const json& v, ApplyContext& c) -> Result<void> {
+         c.options.log_format = v.get<std::string>() == "json" ? log::Format::Json
+                                                               : log::Format::Text;
+         return {};
+       },
+       .show = [](const Options& o) -> json {
+         return o.log_format == log::Format::Json ? "json" : "text";
+       }},
       CSERVICE_BOOL_ROW(Output, "cli", Names{"cliEnabled"}, Names{"--cli"}, console, true,
                         "read commands typed on the terminal (`cliEnabled` is the original's "
                         "name)"),

@@ -5,6 +5,7 @@
 // their types and defaults: the one table, option_table.hpp.
 
 #include "base/error.hpp"
+#include "base/log.hpp"
 #include "commands/trust_level.hpp"
 #include "control/access.hpp"
 #include "os/listen_socket.hpp"
@@ -47,6 +48,7 @@ struct Options {
   std::map<std::string, std::string> env;  // added to the inherited environment
   bool silent = false;             // do not relay workers' output
   bool raw_output = false;         // `rawOutput`: relay workers' bytes unescaped (StdioRelay)
+  log::Format log_format = log::Format::Text;  // `logFormat`: the master's and relayed lines
   bool console = true;             // `cli`: read commands from a terminal on stdin
   bool daemon = false;             // detach; output to log_file, pid to pid_file
   std::string pid_file = "cservice.pid";

@@ -1,11 +1,15 @@
 #include "runtime/master_output.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <thread>
 
 #include "base/log.hpp"
+#include "os/safe_file.hpp"
 
 namespace cservice::runtime {
 namespace {
@@ -45,6 +49,17 @@ MasterOutput::~MasterOutput() {
 void MasterOutput::when_flushed(std::function<void()> done) {
   out_->when_flushed(
       [this, done = std::move(done)]() mutable { err_->when_flushed(std::move(done)); });
+}
+
+Result<void> MasterOutput::reopen(const std::string& path) {
+  auto file = os::SafeFile::open("log file", path, O_WRONLY | O_APPEND, os::FileKinds::Any);
+  if (!file) return file.error();
+  // The sinks write to fds 1 and 2 by number (a regular file: Mode::Direct), so what they still
+  // queue goes to the new file; a worker's relayed line is queued whole, never split between the
+  // two. Workers write into pipes of ours, never into the file itself.
+  if (::dup2(file->fd.get(), STDOUT_FILENO) < 0) return os_error("dup2 " + path, errno);
+  if (::dup2(file->fd.get(), STDERR_FILENO) < 0) return os_error("dup2 " + path, errno);
+  return {};
 }
 
 }  // namespace cservice::runtime

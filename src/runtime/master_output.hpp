@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "base/error.hpp"
 #include "base/log.hpp"
 #include "runtime/output_sink.hpp"
 #include "runtime/stdio_relay.hpp"
@@ -36,6 +37,14 @@ class MasterOutput {
 
   // Runs `done` once, posted to the loop, when both sinks are empty (or have failed).
   void when_flushed(std::function<void()> done);
+
+  // Points stdout and stderr at the file `path` (opened as the daemon's log file is: appended,
+  // created if missing, os::SafeFile's checks), for rename-then-signal rotation (SIGUSR1). Both
+  // fds are replaced by dup2(), each at once, between two writes of the loop: every line goes
+  // whole to the old file or to the new one. On failure nothing changes. Meant for a regular
+  // file: a sink writing a FIFO or terminal through a description of its own (Mode::Private)
+  // keeps writing there.
+  Result<void> reopen(const std::string& path);
 
  private:
   std::unique_ptr<OutputSink> out_;

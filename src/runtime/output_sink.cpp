@@ -162,8 +162,8 @@ void OutputSink::flush() {
     if (n > 0) {
       if (queued_ == 0 && dropped_ > 0) {
         // Said only once the output is read again, so the notice itself is not dropped.
-        const std::string notice =
-            fmt::format("cservice: warning: {} log lines dropped (output not read)\n", dropped_);
+        const std::string notice = log::format_line(
+            log::Level::Warning, fmt::format("{} log lines dropped (output not read)", dropped_));
         dropped_ = 0;
         enqueue(notice);
       }

@@ -101,12 +101,12 @@ Result<Pid> ProcessSpawner::start(WorkerId id, const supervisor::ProgramSpec& pr
   write_ends[1].reset();
 
   if (!options_.silent) {
-    const std::string prefix = fmt::format("worker {}[{}]: ", to_int(id), to_int(pid));
     const RelayBytes bytes = options_.raw_output ? RelayBytes::Raw : RelayBytes::Escaped;
     for (std::size_t i = 0; i < 2; ++i) {
       ++open_relays_;
       OutputSink& sink = i == 0 ? output_.out() : output_.err();
-      auto relay = std::make_shared<StdioRelay>(io_, std::move(read_ends[i]), prefix, bytes,
+      const RelaySource source{to_int(id), to_int(pid), i == 0 ? Stream::Stdout : Stream::Stderr};
+      auto relay = std::make_shared<StdioRelay>(io_, std::move(read_ends[i]), source, bytes,
                                                 output_.scratch(), sink, [this] {
                                                   --open_relays_;
                                                   on_output_closed_();

@@ -151,13 +151,7 @@ void Runtime::on_signal(int signal) {
     case SIGHUP: on_reload_signal(); return;
     case SIGTTIN:
     case SIGTTOU: on_scale_signal(signal); return;
-    case SIGUSR1:
-      if (reopen_logs_) {
-        reopen_logs_();
-      } else {
-        log::info("SIGUSR1: no log file to reopen");
-      }
-      return;
+    case SIGUSR1: on_reopen_signal(); return;
     case SIGTERM:
     case SIGINT:
     case SIGQUIT: break;
@@ -278,6 +272,20 @@ void Runtime::report_to_manager() {
     }
   }
   manager_->status(status);
+}
+
+void Runtime::on_reopen_signal() {
+  if (!options_.daemon) {
+    log::info("SIGUSR1: no log file to reopen (the output goes to stderr as it was given)");
+    return;
+  }
+  // The last line of the old file says where the next ones are; the first of the new one, why.
+  log::info("SIGUSR1: reopening log file {}", options_.log_file);
+  if (auto reopened = output_->reopen(options_.log_file); !reopened) {
+    log::warn("SIGUSR1: {}; still writing to the file opened before", reopened.error().message);
+    return;
+  }
+  log::info("SIGUSR1: reopened log file {}", options_.log_file);
 }
 
 void Runtime::shutdown(supervisor::StopMode mode, std::optional<Milliseconds> stop_timeout) {

@@ -7,7 +7,7 @@
 //   SIGHUP                    rolling restart of every worker (the reload hook: `restart all`)
 //   SIGTTIN / SIGTTOU         one worker more / fewer (never fewer than one); as a background
 //                             job of its terminal, the job control stop they stand for there
-//   SIGUSR1                   reopen the log files (the reopen hook)
+//   SIGUSR1                   a daemon reopens its log file
 //   every other signal whose default would end the master (SIGUSR2, SIGALRM, SIGVTALRM,
 //   SIGPROF, SIGPOLL, SIGXCPU, SIGXFSZ, SIGPWR, SIGSTKFLT, real-time signals): logged, ignored.
 //   Faults (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS) and SIGABRT keep their defaults.
@@ -87,8 +87,6 @@ class Runtime {
   // without it SIGHUP is logged and ignored.
   using Reload = std::function<void(std::function<void()> done)>;
   void set_on_reload(Reload reload) { reload_ = std::move(reload); }
-  // SIGUSR1: reopens the master's log files. Without it SIGUSR1 is logged and ignored.
-  void set_on_reopen_logs(std::function<void()> reopen) { reopen_logs_ = std::move(reopen); }
 
   // Starts the workers and runs the loop until every worker has stopped after a stop signal.
   // Returns the master's exit status: 0 when every process of the service stopped by itself
@@ -108,6 +106,9 @@ class Runtime {
   void on_event_for_manager(const supervisor::Event& event);
   void report_to_manager();
   std::string manager_status() const;  // "4/4 workers ready", "restarting 2/4, 3/4 workers ready"
+  // SIGUSR1: a daemon reopens its log file (rename-then-signal rotation); otherwise it is logged
+  // that there is nothing to reopen.
+  void on_reopen_signal();
   void on_schedule();  // re-arms the timer; finishes the loop when the supervisor is done
   // Hands the orphans among our children to the supervisor: those whose worker is gone, or
   // with `all`, every child that is not a worker or command. Returns how many.
@@ -131,7 +132,6 @@ class Runtime {
   boost::asio::signal_set signals_;
   boost::asio::steady_timer manager_ready_timer_;  // READY=1 at readyTimeoutMs at the latest
   Reload reload_;
-  std::function<void()> reopen_logs_;
   int reloads_ = 0;                   // SIGHUP restarts not yet over
   bool manager_report_posted_ = false;
   std::string operation_status_;      // "restarting 2/4" while an operation runs

@@ -2,8 +2,12 @@
 
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <boost/asio/post.hpp>
 #include <cerrno>
+#include <chrono>
+#include <iterator>
 
 #include "base/text.hpp"
 
@@ -15,23 +19,69 @@ constexpr int kReadsPerTurn = 4;
 
 }  // namespace
 
-void append_relayed_line(std::string& batch, std::string_view prefix, std::string_view line,
-                         RelayBytes bytes) {
-  batch += prefix;
+RelayLineFormat relay_line_format(log::Style style, log::SystemTime time,
+                                  const RelaySource& source) {
+  RelayLineFormat format{style, {}, {}};
+  std::string& head = format.head;
+  switch (style.format) {
+    case log::Format::Plain:
+      break;
+    case log::Format::Text:
+      if (style.journal) break;
+      log::append_timestamp(head, time);
+      head += " info ";
+      break;
+    case log::Format::Json:
+      head += "{\"time\":\"";
+      log::append_timestamp(head, time);
+      fmt::format_to(std::back_inserter(head),
+                     "\",\"level\":\"info\",\"worker\":{},\"pid\":{},\"stream\":\"{}\",\"message\":",
+                     source.worker, source.pid,
+                     source.stream == Stream::Stdout ? "stdout" : "stderr");
+      format.tail = "}";
+      return format;
+  }
+  fmt::format_to(std::back_inserter(head), "worker {}[{}]: ", source.worker, source.pid);
+  return format;
+}
+
+void append_relayed_line(std::string& batch, const RelayLineFormat& format, std::string_view line,
+                         RelayBytes bytes, std::string& scratch) {
+  if (bytes == RelayBytes::Escaped && line.ends_with('\r')) line.remove_suffix(1);  // CRLF
+  if (format.style.format == log::Format::Json) {
+    batch += format.head;
+    if (bytes == RelayBytes::Raw) {
+      log::append_json_string(batch, line);  // JSON escapes control characters itself
+    } else {
+      // Escaped as in Text, so that a byte that is not UTF-8 shows which it was (\xff).
+      scratch.clear();
+      append_escaped(scratch, line, Backslashes::Kept, Tabs::Kept);
+      log::append_json_string(batch, scratch);
+    }
+    batch += format.tail;
+    batch += '\n';
+    return;
+  }
+  // sd-daemon(3)'s "<N>" before a line: journald reads it only at the start of the line.
+  if (format.style.journal && format.style.format == log::Format::Text && line.size() >= 3 &&
+      line[0] == '<' && line[1] >= '0' && line[1] <= '7' && line[2] == '>') {
+    batch += line.substr(0, 3);
+    line.remove_prefix(3);
+  }
+  batch += format.head;
   if (bytes == RelayBytes::Raw) {
     batch += line;
   } else {
-    if (line.ends_with('\r')) line.remove_suffix(1);  // CRLF line ends
     append_escaped(batch, line, Backslashes::Kept, Tabs::Kept);
   }
   batch += '\n';
 }
 
-StdioRelay::StdioRelay(boost::asio::io_context& io, os::UniqueFd pipe, std::string prefix,
+StdioRelay::StdioRelay(boost::asio::io_context& io, os::UniqueFd pipe, RelaySource source,
                        RelayBytes bytes, RelayScratch& scratch, OutputSink& sink,
                        std::function<void()> on_closed)
     : pipe_(io, pipe.release()),
-      prefix_(std::move(prefix)),
+      source_(source),
       bytes_(bytes),
       scratch_(scratch),
       sink_(sink),
@@ -87,8 +137,12 @@ void StdioRelay::pump() {
 void StdioRelay::relay(std::string_view data, bool last) {
   std::string& batch = scratch_.batch;
   batch.clear();
-  const auto add_line = [this, &batch](std::string_view line) {
-    append_relayed_line(batch, prefix_, line, bytes_);
+  const log::Style style = log::style();
+  const RelayLineFormat format = relay_line_format(
+      style, style.format == log::Format::Plain ? log::SystemTime{} : std::chrono::system_clock::now(),
+      source_);
+  const auto add_line = [this, &batch, &format](std::string_view line) {
+    append_relayed_line(batch, format, line, bytes_, scratch_.line);
   };
   splitter_.feed(data, add_line);
   if (last) splitter_.finish(add_line);

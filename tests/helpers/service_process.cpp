@@ -216,7 +216,10 @@ void ServiceProcess::add_lines(std::string& partial) {
   partial.erase(0, start);
   if (complete.empty()) return;
   std::lock_guard lock(mutex_);
-  for (auto& line : complete) lines_.push_back(std::move(line));
+  for (auto& line : complete) {
+    lines_.emplace_back(log_message(line));
+    raw_lines_.push_back(std::move(line));
+  }
   changed_.notify_all();
 }
 
@@ -260,7 +263,10 @@ void ServiceProcess::read_output(int fd, std::string partial) {
   }
   ::close(fd);
   std::lock_guard lock(mutex_);
-  if (!partial.empty()) lines_.push_back(partial);
+  if (!partial.empty()) {
+    lines_.emplace_back(log_message(partial));
+    raw_lines_.push_back(partial);
+  }
   eof_ = --open_outputs_ == 0;
   changed_.notify_all();
 }
@@ -323,10 +329,30 @@ std::vector<std::string> ServiceProcess::lines() const {
   return lines_;
 }
 
+std::vector<std::string> ServiceProcess::raw_lines() const {
+  std::lock_guard lock(mutex_);
+  return raw_lines_;
+}
+
 std::string ServiceProcess::output() const {
   std::string all;
-  for (const auto& line : lines()) all += line + "\n";
+  for (const auto& line : raw_lines()) all += line + "\n";
   return all;
+}
+
+std::string_view log_message(std::string_view line) {
+  // "2026-11-28T16:20:01.123Z info ": 24 characters of time, a blank, a level, a blank.
+  constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:dd.dddZ ";
+  if (line.size() < kShape.size()) return line;
+  for (std::size_t i = 0; i < kShape.size(); ++i) {
+    const char c = line[i];
+    if (kShape[i] == 'd' ? (c < '0' || c > '9') : c != kShape[i]) return line;
+  }
+  const std::string_view rest = line.substr(kShape.size());
+  for (const std::string_view level : {"info ", "warn ", "error "}) {
+    if (rest.starts_with(level)) return rest.substr(level.size());
+  }
+  return line;
 }
 
 void ServiceProcess::signal(int sig) const {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -77,8 +78,12 @@ class ServiceProcess {
   bool wait_for_count(const std::string& pattern, std::size_t count,
                       std::chrono::milliseconds timeout, const std::string& what);
   std::size_t count(const std::string& pattern) const;
+  // Lines are matched and returned as messages: the time and level that start the service's
+  // text log lines ("2026-11-28T16:20:01.123Z info ") are left out (log_message()).
   std::vector<std::string> lines() const;
-  std::string output() const;  // every line, for failure messages
+  // The lines as the process wrote them.
+  std::vector<std::string> raw_lines() const;
+  std::string output() const;  // every line as written, for failure messages
 
   // The held pipe (Output::Held*), before release_output(): bytes waiting in it and its size.
   std::size_t held_bytes() const;
@@ -122,10 +127,15 @@ class ServiceProcess {
   int open_outputs_ = 0;      // pipes not yet at end of file
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  std::vector<std::string> lines_;
+  std::vector<std::string> lines_;      // log_message() of each line
+  std::vector<std::string> raw_lines_;  // as written
   bool eof_ = false;
   std::size_t cursor_ = 0;
 };
+
+// `line` without the time and level a text log line starts with (base/log.hpp's Format::Text),
+// so that tests match what was said, whatever the stamp; other lines as they are.
+std::string_view log_message(std::string_view line);
 
 // True if `pid` is gone or a zombie (dead, not yet reaped).
 bool is_dead(pid_t pid);

@@ -9,6 +9,7 @@
 //   --flood N            write N numbered lines ("flood line I") to stdout as fast as it can
 //                        (0: forever), then go on as without it; each write() holds whole lines
 //                        and at most PIPE_BUF bytes, so a kill never leaves half a line
+//   --flood-pause-us US  with --flood: pause US microseconds after each write (a steady stream)
 //   --print-env          print the worker contract it sees (variables, open fds)
 //   --notify-garbage     send an oversized, a NUL-containing and an unknown datagram first
 //   --notify-flood MS    send malformed (NUL-containing) datagrams as fast as it can for MS
@@ -106,7 +107,9 @@ void escaped_child(bool double_fork) {
   report_and_sleep();
 }
 
-void flood_stdout(long lines) {
+// Writes "flood line N" for N = 1..lines (forever if 0), in batches of at most PIPE_BUF bytes
+// (each write whole), pausing `pause_us` microseconds after each batch.
+void flood_stdout(long lines, long pause_us) {
   char batch[PIPE_BUF];
   std::size_t used = 0;
   const auto write_batch = [&] {
@@ -117,6 +120,7 @@ void flood_stdout(long lines) {
       done += static_cast<std::size_t>(n);
     }
     used = 0;
+    if (pause_us > 0) ::usleep(static_cast<useconds_t>(pause_us));
   };
   for (long i = 1; lines == 0 || i <= lines; ++i) {
     char line[64];
@@ -135,6 +139,7 @@ int main(int argc, char** argv) {
   long long crash_after = -1;
   long burst = 0;
   long flood = -1;
+  long flood_pause_us = 0;
   bool ignore_sigterm = false;
   long long exit_delay = -1;
   int crash_if_worker = 0;
@@ -145,6 +150,7 @@ int main(int argc, char** argv) {
     else if (arg == "--crash-after") { crash_after = std::atoll(next); ++i; }
     else if (arg == "--burst") { burst = std::atol(next); ++i; }
     else if (arg == "--flood") { flood = std::atol(next); ++i; }
+    else if (arg == "--flood-pause-us") { flood_pause_us = std::atol(next); ++i; }
     else if (arg == "--never-ready") cservice::worker_status("booting");
     else if (arg == "--status") { cservice::worker_status(next); ++i; }
     else if (arg == "--ignore-sigterm") ignore_sigterm = true;
@@ -172,7 +178,7 @@ int main(int argc, char** argv) {
     std::abort();
   }
 
-  if (flood >= 0) flood_stdout(flood);
+  if (flood >= 0) flood_stdout(flood, flood_pause_us);
 
   sigset_t set;
   ::sigemptyset(&set);

@@ -131,16 +131,18 @@ TEST_F(HttpsTest, ABadKeyOrCertificateIsAClearStartupError) {
     auto& service = start({"--access-key", kKey, "--host", "127.0.0.1", "--port", "0",
                            "--ssl-key", key, "--ssl-cert", cert, test_worker_binary()});
     EXPECT_EQ(service.wait_exit(10s), 2) << service.output();
-    EXPECT_TRUE(service.wait_for(expected, 1s, expected)) << service.output();
+    EXPECT_TRUE(service.wait_for("^cservice: " + expected, 1s, expected)) << service.output();
+    EXPECT_NE(service.output().find(" error cservice: "), std::string::npos)  // the level
+        << service.output();
     EXPECT_EQ(service.count("starting"), 0u) << "a worker started";
   };
   refused(path("server.key"), path("missing.pem"),
-          "error: ssl cert " + path("missing.pem") + ": No such file or directory");
+          "ssl cert " + path("missing.pem") + ": No such file or directory");
   refused(path("other-ca.key"), path("server.pem"),
-          "error: ssl key " + path("other-ca.key") + ": not the PEM private key of ssl cert " +
+          "ssl key " + path("other-ca.key") + ": not the PEM private key of ssl cert " +
               path("server.pem") + ": key values mismatch");
   refused(path("server.key"), path("server.key"),
-          "error: ssl cert " + path("server.key") + ": not a usable PEM certificate");
+          "ssl cert " + path("server.key") + ": not a usable PEM certificate");
 }
 
 }  // namespace

@@ -59,6 +59,8 @@ std::string numbered_lines(int from, int count) {
   return lines;
 }
 
+constexpr RelaySource kSource{1, 2, Stream::Stdout};
+
 constexpr OutputSink::Limits kSmall{
     .high_water = 64 * 1024, .low_water = 16 * 1024, .log_cap = 128 * 1024};
 
@@ -244,7 +246,7 @@ TEST_F(OutputSinkTest, ARelayStopsReadingItsPipeWhileTheSinkIsFull) {
   RelayScratch scratch;
   bool closed = false;
   auto relay = std::make_shared<StdioRelay>(io_, os::UniqueFd(::dup(worker.read.get())),
-                                            "w: ", RelayBytes::Escaped, scratch, *sink,
+                                            kSource, RelayBytes::Escaped, scratch, *sink,
                                             [&] { closed = true; });
   relay->start();
 
@@ -280,10 +282,10 @@ TEST_F(OutputSinkTest, ARelayStopsReadingItsPipeWhileTheSinkIsFull) {
       return false;
     }
     return sink->is_flushed() && got.size() > 0 && got.back() == '\n' &&
-           got.ends_with("w: " + numbered_line(next - 1));
+           got.ends_with("worker 1[2]: " + numbered_line(next - 1));
   }));
   std::string expected;
-  for (int i = 0; i < next; ++i) expected += "w: " + numbered_line(i);
+  for (int i = 0; i < next; ++i) expected += "worker 1[2]: " + numbered_line(i);
   EXPECT_EQ(got, expected);
   EXPECT_FALSE(closed);
 }
@@ -300,7 +302,7 @@ std::string relayed(boost::asio::io_context& io, RelayBytes mode, std::string_vi
   auto sink = OutputSink::open(io, out_write.get(), "stdout", kSmall);
   RelayScratch scratch;
   bool closed = false;
-  auto relay = std::make_shared<StdioRelay>(io, std::move(worker_read), "w: ", mode, scratch, *sink,
+  auto relay = std::make_shared<StdioRelay>(io, std::move(worker_read), kSource, mode, scratch, *sink,
                                             [&] { closed = true; });
   relay->start();
   relay.reset();
@@ -320,15 +322,15 @@ TEST_F(OutputSinkTest, ARelayEscapesControlCharactersAndBadBytesOnEachLine) {
   const std::string hostile =
       "out \x1b[31mred\r\xff\xfe \xe2\x80\xae line\0end\ncrlf\r\n\tat a\\b \xc3\xa9\nlast\x07"s;
   EXPECT_EQ(relayed(io_, RelayBytes::Escaped, hostile),
-            "w: out \\x1b[31mred\\r\\xff\\xfe \\u202e line\\0end\n"
-            "w: crlf\n"
-            "w: \tat a\\b \xc3\xa9\n"
-            "w: last\\x07\n");
+            "worker 1[2]: out \\x1b[31mred\\r\\xff\\xfe \\u202e line\\0end\n"
+            "worker 1[2]: crlf\n"
+            "worker 1[2]: \tat a\\b \xc3\xa9\n"
+            "worker 1[2]: last\\x07\n");
   EXPECT_EQ(relayed(io_, RelayBytes::Raw, hostile),
-            "w: out \x1b[31mred\r\xff\xfe \xe2\x80\xae line\0end\n"
-            "w: crlf\r\n"
-            "w: \tat a\\b \xc3\xa9\n"
-            "w: last\x07\n"s);
+            "worker 1[2]: out \x1b[31mred\r\xff\xfe \xe2\x80\xae line\0end\n"
+            "worker 1[2]: crlf\r\n"
+            "worker 1[2]: \tat a\\b \xc3\xa9\n"
+            "worker 1[2]: last\x07\n"s);
 }
 
 }  // namespace
