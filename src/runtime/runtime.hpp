@@ -69,6 +69,12 @@ class Runtime {
   // runs, with the status the kill gave it); calling it once the run is over does nothing.
   std::function<void()> run_program(const RunSpec& spec, ProgramRun::Done done);
 
+  // Adds a step to the end of the service: once every worker is gone, `hook` runs, and the loop
+  // stops only after it has called its `done` (or the output drain limit has passed), so that
+  // it may still write on the loop (the event streams' last chunk). Call before run().
+  using FinishHook = std::function<void(std::function<void()> done)>;
+  void on_finish(FinishHook hook) { finish_hooks_.push_back(std::move(hook)); }
+
   // Starts the workers and runs the loop until every worker has stopped after a stop signal.
   // Returns the master's exit status (0).
   int run();
@@ -100,6 +106,8 @@ class Runtime {
   boost::asio::signal_set signals_;
   std::map<pid_t, std::shared_ptr<ProgramRun>> programs_;  // running, by pid
   std::size_t unanswered_programs_ = 0;  // started, `done` not yet called: the loop waits for them
+  std::vector<FinishHook> finish_hooks_;
+  std::size_t unfinished_hooks_ = 0;  // finish hooks that have not called `done` yet
   int interrupts_ = 0;
   bool finishing_ = false;
 };
