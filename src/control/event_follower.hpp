@@ -12,6 +12,7 @@
 
 #include <array>
 #include <limits>
+#include <optional>
 #include <string>
 
 namespace cservice::controlplane::detail {

@@ -49,7 +49,7 @@ struct HttpResponse {
   // A streamed answer (http_stream.hpp): the head, then the stream's chunks until it ends or
   // the client hangs up; `body` is not sent. The connection holds no slot meanwhile (streams
   // are bounded by max_streams) and closes at the end.
-  std::shared_ptr<HttpStream> stream;
+  std::shared_ptr<HttpStream> stream{};
 };
 
 struct HttpLimits {

@@ -100,11 +100,10 @@ void name_peer(beast::ssl_stream<beast::tcp_stream>& stream, const std::string& 
 
 // Why a handshake with `where` failed, if it was the handshake: an untrusted certificate, or no
 // TLS at all.
-std::optional<Error> handshake_failure(const beast::ssl_stream<beast::tcp_stream>& stream,
+std::optional<Error> handshake_failure(beast::ssl_stream<beast::tcp_stream>& stream,
                                        const std::string& where,
                                        const boost::system::error_code& failure) {
-  const long verify = ::SSL_get_verify_result(
-      const_cast<beast::ssl_stream<beast::tcp_stream>&>(stream).native_handle());
+  const long verify = ::SSL_get_verify_result(stream.native_handle());
   if (verify != X509_V_OK) {
     return make_error(errc::bad_request,
                       fmt::format("control {}: the service's certificate is not trusted: {} (give "
