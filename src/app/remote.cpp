@@ -131,7 +131,8 @@ std::string clock_time(const std::string& rfc3339) {
 }
 
 // One line for people: "12:00:01.123 workerExit worker 2 pid 1234 failure exit 1". The data's
-// fields in order, each as "name value", but reason and status as their value alone.
+// fields, each as "name value" (worker and pid first), but reason and status as their value
+// alone.
 std::string readable_event(const controlplane::StreamEvent& event) {
   const auto parsed = nlohmann::json::parse(event.data, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object()) return event.name + " " + event.data;
@@ -143,7 +144,14 @@ std::string readable_event(const controlplane::StreamEvent& event) {
   const auto data = parsed.find("data");
   if (data == parsed.end() || data->is_null()) return line;
   if (!data->is_object()) return line + " " + text(*data);
+  // Which worker first, then the rest (in name order, as the JSON object keeps them).
+  for (const char* first : {"worker", "pid"}) {
+    if (const auto it = data->find(first); it != data->end()) {
+      line += fmt::format(" {} {}", first, text(*it));
+    }
+  }
   for (const auto& [name, value] : data->items()) {
+    if (name == "worker" || name == "pid") continue;
     if (name == "reason" || name == "status") {
       line += " " + text(value);
     } else {
