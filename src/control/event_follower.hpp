@@ -68,7 +68,8 @@ boost::asio::awaitable<FollowEnd> read_events(Stream& stream, std::chrono::milli
     parser.get().body().data = data.data();
     parser.get().body().size = data.size();
     transport.expires_after(idle_timeout);
-    auto [error, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    // read_some: what has come, not until the body buffer is full.
+    auto [error, n] = co_await http::async_read_some(stream, buffer, parser, use_tuple);
     if (error == http::error::need_buffer) error = {};
     const std::string_view got(data.data(), data.size() - parser.get().body().size);
     if (end.status == 200) {
