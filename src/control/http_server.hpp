@@ -35,9 +35,9 @@ struct HttpRequest {
   std::string method;         // "POST"
   std::string target;         // "/cli?cmd=workers&accessKey=..."
   std::string authorization;  // the Authorization header, if any
-  std::string last_event_id;  // the Last-Event-ID header (an event stream's resume point)
   std::string body;           // empty for a request that is not authenticated (never read)
   boost::asio::ip::address peer;
+  std::string last_event_id{};  // the Last-Event-ID header (an event stream's resume point)
 };
 
 class HttpStream;
