@@ -17,6 +17,9 @@
 #include <boost/url/parse.hpp>
 #include <fmt/format.h>
 
+#include <cstdio>
+#include <ctime>
+
 namespace cservice::app {
 namespace {
 
@@ -106,7 +109,86 @@ int console_for(const config::CommandLine& command_line) {
   return attached_console(target.host, target.port, service->key, service->tls);
 }
 
+namespace {
+
+// Three heartbeats missed: the service or the path to it is gone.
+constexpr auto kEventIdleTimeout = std::chrono::seconds(45);
+
+// "12:00:01.123", local time, from the event's RFC 3339 UTC time (as it is if unreadable).
+std::string clock_time(const std::string& rfc3339) {
+  std::tm utc{};
+  int ms = 0;
+  if (std::sscanf(rfc3339.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &utc.tm_year, &utc.tm_mon,
+                  &utc.tm_mday, &utc.tm_hour, &utc.tm_min, &utc.tm_sec, &ms) != 7) {
+    return rfc3339;
+  }
+  utc.tm_year -= 1900;
+  utc.tm_mon -= 1;
+  const std::time_t t = ::timegm(&utc);
+  std::tm local{};
+  ::localtime_r(&t, &local);
+  return fmt::format("{:02}:{:02}:{:02}.{:03}", local.tm_hour, local.tm_min, local.tm_sec, ms);
+}
+
+// One line for people: "12:00:01.123 workerExit worker 2 pid 1234 failure exit 1". The data's
+// fields, each as "name value" (worker and pid first), but reason and status as their value
+// alone.
+std::string readable_event(const controlplane::StreamEvent& event) {
+  const auto parsed = nlohmann::json::parse(event.data, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object()) return event.name + " " + event.data;
+  const auto text = [](const nlohmann::json& value) {
+    return value.is_string() ? value.get<std::string>()
+                             : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  std::string line = clock_time(parsed.value("time", "")) + " " + parsed.value("name", event.name);
+  const auto data = parsed.find("data");
+  if (data == parsed.end() || data->is_null()) return line;
+  if (!data->is_object()) return line + " " + text(*data);
+  // Which worker first, then the rest (in name order, as the JSON object keeps them).
+  for (const char* first : {"worker", "pid"}) {
+    if (const auto it = data->find(first); it != data->end()) {
+      line += fmt::format(" {} {}", first, text(*it));
+    }
+  }
+  for (const auto& [name, value] : data->items()) {
+    if (name == "worker" || name == "pid") continue;
+    if (name == "reason" || name == "status") {
+      line += " " + text(value);
+    } else {
+      line += fmt::format(" {} {}", name, text(value));
+    }
+  }
+  return line;
+}
+
+// `cservice events`: follows the service's events until it ends the stream.
+int follow(const config::CommandLine& command_line) {
+  auto service = service_of(command_line);
+  if (!service) {
+    log::error("{}", service.error().message);
+    return kExitUsage;
+  }
+  const bool json = command_line.json;
+  const auto print = [json](const controlplane::StreamEvent& event) {
+    const std::string line = json ? event.data : readable_event(event);
+    std::fputs(line.c_str(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);  // a line as it comes, also into a pipe
+  };
+  const auto& target = service->target;
+  auto followed = controlplane::follow_events(target.host, target.port, service->key, std::nullopt,
+                                              print, kEventIdleTimeout, service->tls);
+  if (!followed) {
+    log::error("events: {}", followed.error().message);
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
 int remote(const config::CommandLine& command_line) {
+  if (command_line.target == "events") return follow(command_line);
   const AnswerFormat format = command_line.json ? AnswerFormat::Json : AnswerFormat::Readable;
   // Bad usage (exit status 2): with --json a script gets its JSON answer too.
   const auto usage_error = [format](const std::string& message) {

@@ -204,6 +204,13 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
     if (!record.outcome.ok()) data["error"] = record.outcome.error;
     rt.events().publish({"commandRun", std::move(data)});
   });
+  // GET /events: every event, numbered, to the followers; their streams end with the service.
+  controlplane::EventStream event_stream;
+  rt.events().subscribe([&event_stream](const supervisor::Event& event) {
+    event_stream.publish(event);
+  });
+  control_plane.set_events(&event_stream);
+  rt.on_finish([&event_stream](std::function<void()> done) { event_stream.close(std::move(done)); });
   std::unique_ptr<controlplane::HttpServer> http;
   if (options.control.ssl && options.control.keys.empty()) {
     log::warn("ssl is set but no accessKey: the REST API does not run");

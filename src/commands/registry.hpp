@@ -22,6 +22,12 @@ class Registry {
   void override_level(const std::string& name, TrustLevel level) { overrides_[name] = level; }
   // The level a caller needs for `name`: the override if any, else the command's default.
   TrustLevel required_level(const std::string& name) const;
+  // The level a caller needs for `name`, which is not a command (GET /events): the override if
+  // any, else `default_level`.
+  TrustLevel required_level(const std::string& name, TrustLevel default_level) const {
+    const auto it = overrides_.find(name);
+    return it != overrides_.end() ? it->second : default_level;
+  }
 
  private:
   std::map<std::string, Command> commands_;

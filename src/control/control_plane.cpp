@@ -8,6 +8,8 @@
 #include <boost/url/url.hpp>
 #include <fmt/format.h>
 
+#include <charconv>
+
 namespace cservice::controlplane {
 
 namespace {
@@ -213,7 +215,64 @@ bool ControlPlane::authenticates(const HttpRequest& head) const {
   return access_.match_key(key_of(head, parsed->params())).has_value();
 }
 
+void ControlPlane::on_events(const HttpRequest& request, const boost::urls::params_view& params,
+                             HttpServer::Respond respond) {
+  const std::string logged = fmt::format("control: {} {} {}", request.peer.to_string(),
+                                         request.method, mask_key(request.target));
+  const auto refuse = [&](unsigned status, std::string text) {
+    if (const auto held = refusals_->admit(fmt::format("http {}", status))) {
+      log::info("{} -> {}{}", logged, status, suppressed_note(*held));
+    }
+    respond({status, "text/plain; charset=utf-8", std::move(text)});
+  };
+  const std::string key = key_of(request, params);
+  const TrustLevel level = access_.peer_level(request.peer);
+  const TrustLevel required = registry_.required_level("events", kEventsLevel);
+  if (const Decision decision = access_.decide(key, level, "events", required);
+      decision != Decision::Allowed) {
+    refuse(401, decision == Decision::BadKey ? describe(decision)
+                                             : refused(decision, "events", required, level).error);
+    return;
+  }
+  if (request.method != "GET") {
+    refuse(405, "use GET /events");
+    return;
+  }
+  // Where to resume: the Last-Event-ID header (an EventSource's reconnection), else the
+  // lastEventId parameter.
+  std::string resume = request.last_event_id;
+  if (resume.empty()) {
+    if (auto it = params.find("lastEventId"); it != params.end()) resume = (*it).value;
+  }
+  std::optional<std::uint64_t> last_id;
+  if (!resume.empty()) {
+    std::uint64_t value = 0;
+    const auto [end, error] = std::from_chars(resume.data(), resume.data() + resume.size(), value);
+    if (error != std::errc() || end != resume.data() + resume.size()) {
+      refuse(400, fmt::format("bad Last-Event-ID '{}': expected an event id (a number)",
+                              sanitize_text(resume, 64)));
+      return;
+    }
+    last_id = value;
+  }
+  auto stream = events_->follow(last_id);
+  if (!stream) {
+    refuse(503, "the service is stopping");
+    return;
+  }
+  log::info("{} -> 200 (following events{})", logged,
+            last_id ? fmt::format(" after {}", *last_id) : "");
+  respond({200, "text/event-stream; charset=utf-8", {}, std::move(stream)});
+}
+
 void ControlPlane::on_http(HttpRequest request, HttpServer::Respond respond) {
+  if (events_ != nullptr) {
+    if (auto parsed = boost::urls::parse_origin_form(request.target);
+        parsed && parsed->path() == "/events") {
+      on_events(request, parsed->params(), std::move(respond));
+      return;
+    }
+  }
   const std::string logged = fmt::format("control: {} {} {}", request.peer.to_string(),
                                          request.method, mask_key(request.target));
   auto answer = [refusals = refusals_, respond = std::move(respond),

@@ -9,7 +9,10 @@
 #include "commands/command.hpp"
 #include "commands/registry.hpp"
 #include "control/access.hpp"
+#include "control/event_stream.hpp"
 #include "control/http_server.hpp"
+
+#include <boost/url/params_view.hpp>
 
 #include <functional>
 #include <optional>
@@ -51,6 +54,9 @@ class ControlPlane {
   // Called once for every command run by a known caller, when it is answered (refusals of
   // that caller included; requests without a valid key are not: they are only logged).
   void set_audit(Audit audit) { audit_ = std::move(audit); }
+  // Serves GET /events from `events` (which must outlive this object); without it, /events is
+  // an unknown path.
+  void set_events(EventStream* events) { events_ = events; }
 
   // Runs `line` for `caller` presenting `key`; `done` gets the outcome.
   void run(std::string_view line, std::string_view key, Caller caller,
@@ -69,6 +75,10 @@ class ControlPlane {
   // loop) at most one line a second per status, the next saying how many were held back.
   void on_http(HttpRequest request, HttpServer::Respond respond);
 
+  // The trust level GET /events needs unless the config's `control` says otherwise (name
+  // `events`): any caller with the key, as `workers` and `health`.
+  static constexpr TrustLevel kEventsLevel = TrustLevel::Remote;
+
  private:
   // The command whose access this call also needs (Command::acts_as), if any.
   std::optional<std::string> acted_on(const commands::Command& command,
@@ -79,12 +89,16 @@ class ControlPlane {
   std::function<void(Outcome)> audited(std::string command, Caller caller,
                                        std::optional<std::size_t> key,
                                        std::function<void(Outcome)> done) const;
+  // GET /events[?lastEventId=N]: the key and level checked, then the event stream.
+  void on_events(const HttpRequest& request, const boost::urls::params_view& params,
+                 HttpServer::Respond respond);
 
   commands::Registry& registry_;
   commands::Context& context_;
   AccessPolicy access_;
   bool allow_http_get_;
   Audit audit_;
+  EventStream* events_ = nullptr;
   // The log lines of answers >= 400, by status. Shared with the answers in flight: a command
   // may answer after the control plane is gone (a rollout cut short by the end of the loop).
   std::shared_ptr<RateLimiter> refusals_;

@@ -1,9 +1,12 @@
 #include "control/http_client.hpp"
 
+#include "control/event_follower.hpp"
 #include "control/http_client_parts.hpp"
 #include "control/http_tls.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -54,6 +57,76 @@ Error client_failure(const std::string& where, const boost::system::error_code& 
   return make_error(errc::timed_out, fmt::format("control {}: {}", where, failure.message()));
 }
 
+http::request<http::empty_body> events_request(const std::string& host, const std::string& key,
+                                               const std::optional<std::string>& last_id) {
+  http::request<http::empty_body> request(http::verb::get, "/events", 11);
+  request.set(http::field::host, host);
+  request.set(http::field::accept, "text/event-stream");
+  if (!key.empty()) request.set(http::field::authorization, "Bearer " + key);
+  if (last_id) request.set("Last-Event-ID", *last_id);
+  request.keep_alive(false);
+  return request;
+}
+
+void EventParser::feed(std::string_view text) {
+  for (;;) {
+    const auto end = text.find('\n');
+    if (end == std::string_view::npos) {
+      partial_.append(text);
+      return;
+    }
+    partial_.append(text.substr(0, end));
+    text.remove_prefix(end + 1);
+    std::string whole = std::exchange(partial_, {});
+    if (!whole.empty() && whole.back() == '\r') whole.pop_back();
+    line(whole);
+  }
+}
+
+void EventParser::line(std::string_view text) {
+  if (text.empty()) {
+    // The end of an event: one without data is none (the SSE rules).
+    if (has_data_) on_event_(event_);
+    event_ = {};
+    has_data_ = false;
+    return;
+  }
+  if (text.front() == ':') return;  // a comment: a heartbeat
+  const auto colon = text.find(':');
+  const std::string_view field = text.substr(0, colon);
+  std::string_view value = colon == std::string_view::npos ? "" : text.substr(colon + 1);
+  if (value.starts_with(' ')) value.remove_prefix(1);
+  if (field == "id") {
+    event_.id = std::string(value);
+  } else if (field == "event") {
+    event_.name = std::string(value);
+  } else if (field == "data") {
+    if (has_data_) event_.data += '\n';
+    event_.data.append(value);
+    has_data_ = true;
+  }
+}
+
+Result<void> follow_end(const std::string& where, const FollowEnd& end) {
+  if (end.status != 0 && end.status != 200) {
+    std::string text = end.body;
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    return make_error(end.status == 401 ? errc::bad_request : errc::not_found,
+                      fmt::format("the service on {} refused: {} {}", where, end.status, text));
+  }
+  if (!end.error) return {};
+  if (end.status == 200) {
+    if (end.error == beast::error::timeout) {
+      return make_error(errc::timed_out,
+                        fmt::format("control {}: the connection is lost (no heartbeat in time)",
+                                    where));
+    }
+    return make_error(errc::timed_out, fmt::format("control {}: the connection was lost: {}",
+                                                   where, end.error.message()));
+  }
+  return client_failure(where, end.error);
+}
+
 }  // namespace detail
 
 namespace {
@@ -97,6 +170,38 @@ Result<ClientAnswer> exchange(const std::string& host, std::uint16_t port, const
 }
 
 }  // namespace
+
+Result<void> follow_events(const std::string& host, std::uint16_t port, const std::string& key,
+                           const std::optional<std::string>& last_id,
+                           const EventCallback& on_event, std::chrono::milliseconds idle_timeout,
+                           const std::optional<ClientTls>& tls) {
+  if (tls) return detail::follow_events_tls(host, port, key, last_id, on_event, idle_timeout, *tls);
+  const std::string where = fmt::format("{}:{}", host, port);
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  detail::FollowEnd end;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        stream.expires_after(idle_timeout);
+        asio::ip::tcp::resolver resolver(io);
+        auto [resolve_error, results] =
+            co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
+        end.error = resolve_error;
+        if (end.error) co_return;
+        auto [connect_error, endpoint] = co_await stream.async_connect(results, use_tuple);
+        end.error = connect_error;
+        if (end.error) co_return;
+        const auto request = detail::events_request(host, key, last_id);
+        auto [write_error, written] = co_await http::async_write(stream, request, use_tuple);
+        end.error = write_error;
+        if (end.error) co_return;
+        end = co_await detail::read_events(stream, idle_timeout, on_event);
+      },
+      asio::detached);
+  io.run();
+  return detail::follow_end(where, end);
+}
 
 Result<ClientAnswer> send_command(const std::string& host, std::uint16_t port,
                                   const std::string& key, const std::string& line,

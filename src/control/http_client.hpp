@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -32,5 +33,24 @@ Result<ClientAnswer> send_command(const std::string& host, std::uint16_t port,
                                   const std::string& key, const std::string& line,
                                   std::chrono::milliseconds timeout,
                                   const std::optional<ClientTls>& tls = {});
+
+// One event of GET /events: its id (empty for one without, such as `missed`), its name and its
+// data line (JSON).
+struct StreamEvent {
+  std::string id;
+  std::string name;
+  std::string data;
+};
+using EventCallback = std::function<void(const StreamEvent&)>;
+
+// Follows GET /events on host:port (over HTTPS with `tls`), the key as a Bearer token, resuming
+// after `last_id` if given: `on_event` gets each event as it comes. Returns once the service
+// ends the stream (it stops). Errors: no connection, a refusal ("the service refused: 401 ..."),
+// the connection lost, or nothing heard for `idle_timeout` (the service sends a heartbeat every
+// 15 s).
+Result<void> follow_events(const std::string& host, std::uint16_t port, const std::string& key,
+                           const std::optional<std::string>& last_id,
+                           const EventCallback& on_event, std::chrono::milliseconds idle_timeout,
+                           const std::optional<ClientTls>& tls = {});
 
 }  // namespace cservice::controlplane

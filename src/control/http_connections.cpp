@@ -89,6 +89,14 @@ bool HttpConnections::released(LiveConnection& connection) {
   return admission_.released(connection.id);
 }
 
+void HttpConnections::detach(LiveConnection& connection) {
+  if (const auto next = admission_.close(connection.id)) {
+    const auto it = live_.find(static_cast<std::uint64_t>(*next));
+    if (it != live_.end() && it->second->wake != nullptr) it->second->wake->cancel();
+  }
+  room_changed();
+}
+
 void HttpConnections::busy(LiveConnection& connection) { admission_.busy(connection.id); }
 
 bool HttpConnections::reclaim_idle() {

@@ -73,6 +73,9 @@ class HttpConnections {
   // wait for a slot.) If so it is idle, and may be reclaimed, until busy().
   bool released(LiveConnection& connection);
   void busy(LiveConnection& connection);
+  // The connection now streams an answer: it gives up its slot (or its place among the
+  // unauthenticated) and is no longer reclaimable; it stays open until its session ends.
+  void detach(LiveConnection& connection);
 
   // Closes the idle connection that has been idle longest, if any (to free a descriptor).
   bool reclaim_idle();

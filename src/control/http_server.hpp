@@ -14,7 +14,8 @@
 // Answers: the handler answers each request once, possibly much later, through its Respond
 // callback. No request goes unanswered: a handler that throws, or that drops the callback
 // unanswered, gets the caller a 500 and the connection closed; one that keeps it past
-// answer_timeout, a 504.
+// answer_timeout, a 504. A streamed answer (HttpResponse::stream) gives its slot back once its
+// head is written: followers are counted apart, max_streams at most.
 
 #include "base/error.hpp"
 
@@ -36,12 +37,19 @@ struct HttpRequest {
   std::string authorization;  // the Authorization header, if any
   std::string body;           // empty for a request that is not authenticated (never read)
   boost::asio::ip::address peer;
+  std::string last_event_id{};  // the Last-Event-ID header (an event stream's resume point)
 };
+
+class HttpStream;
 
 struct HttpResponse {
   unsigned status = 200;
   std::string content_type = "application/json";
   std::string body;
+  // A streamed answer (http_stream.hpp): the head, then the stream's chunks until it ends or
+  // the client hangs up; `body` is not sent. The connection holds no slot meanwhile (streams
+  // are bounded by max_streams) and closes at the end.
+  std::shared_ptr<HttpStream> stream{};
 };
 
 struct HttpLimits {
@@ -62,6 +70,7 @@ struct HttpLimits {
   std::size_t max_queued = 512;  // authenticated requests waiting for a slot (then 503)
   std::size_t max_unauthenticated = 256;          // connections yet without a valid key
   std::size_t max_unauthenticated_per_peer = 64;  // ... from one address
+  std::size_t max_streams = 256;  // streamed answers (event followers) at once (then 503)
 };
 
 // TLS for the server: PEM files of its private key and of its certificate (chain).

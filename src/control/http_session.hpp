@@ -9,8 +9,11 @@
 #include "control/coroutines.hpp"
 #include "control/http_connections.hpp"
 #include "control/http_server.hpp"
+#include "control/http_stream.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -28,6 +31,7 @@ struct ServerCore {
   HttpServer::Handler handle;
   HttpServer::Authenticate authenticate;  // empty: every request is authenticated
   HttpConnections connections;
+  std::size_t streams = 0;  // streamed answers being written
 };
 
 // The answer to a request, and whether the connection must close after it.
@@ -70,6 +74,66 @@ boost::asio::awaitable<bool> write_answer(Stream& stream, const LiveConnection& 
   co_return !error && keep_alive;
 }
 
+// Writes the streamed answer `answer` (http_stream.hpp): the head, chunked, then the stream's
+// chunks (a heartbeat after each quiet interval) until it ends (the last chunk is written) or
+// the client is gone, write_timeout at most per write. Past max_streams, a 503 instead. The
+// connection gives up its slot first; it closes after the stream.
+template <class Stream>
+boost::asio::awaitable<void> write_stream(Stream& stream, ServerCore& core,
+                                          LiveConnection& connection, const HttpResponse& answer,
+                                          unsigned version) {
+  namespace http = boost::beast::http;
+  auto& transport = boost::beast::get_lowest_layer(stream);
+  if (core.streams >= core.limits.max_streams) {
+    co_await write_answer(stream, connection, core.limits,
+                          error_response(503, "busy: too many streams open; try again later"),
+                          version, false);
+    co_return;
+  }
+  const CountedConnection counted(core.streams);
+  core.connections.detach(connection);
+  HttpStream& body = *answer.stream;
+  http::response<http::empty_body> head(static_cast<http::status>(answer.status), version);
+  head.set(http::field::server, "cservice");
+  head.set(http::field::content_type, answer.content_type);
+  head.set(http::field::cache_control, "no-store");
+  head.set("X-Accel-Buffering", "no");  // nginx and the like: pass each chunk on at once
+  head.keep_alive(false);
+  head.chunked(true);
+  http::response_serializer<http::empty_body> serializer(head);
+  transport.expires_after(core.limits.write_timeout);
+  if (auto [error, n] = co_await http::async_write_header(stream, serializer, use_tuple);
+      error || connection.closed) {
+    co_return;
+  }
+  for (;;) {
+    // Dropped for reading too slowly: nothing more can reach it, so just close.
+    if (body.overflowed()) co_return;
+    std::string chunk = body.take();
+    if (chunk.empty()) {
+      if (body.ended()) break;
+      boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor,
+                                      body.heartbeat_interval());
+      boost::system::error_code woken;
+      {
+        const HttpStream::Waiting body_waiting(body, timer);
+        const LiveConnection::Waiting connection_waiting(connection, timer);
+        auto [error] = co_await timer.async_wait(use_tuple);
+        woken = error;
+      }
+      if (connection.closed) co_return;
+      if (woken) continue;  // something came, or the end
+      chunk = body.heartbeat();
+    }
+    transport.expires_after(core.limits.write_timeout);
+    auto [error, n] = co_await boost::asio::async_write(
+        stream, http::make_chunk(boost::asio::buffer(chunk)), use_tuple);
+    if (error || connection.closed) co_return;
+  }
+  transport.expires_after(core.limits.write_timeout);
+  co_await boost::asio::async_write(stream, http::make_chunk_last(), use_tuple);
+}
+
 // Serves requests on `stream` until the caller hangs up, a deadline passes, an answer closes
 // the connection, or the server closes it from outside. The caller then shuts the stream down.
 template <class Stream>
@@ -110,6 +174,7 @@ boost::asio::awaitable<void> serve_requests(Stream& stream, ServerCore& core,
     request.method = std::string(parser.get().method_string());
     request.target = std::string(parser.get().target());
     request.authorization = std::string(parser.get()[http::field::authorization]);
+    request.last_event_id = std::string(parser.get()["Last-Event-ID"]);
     request.peer = connection.peer;
 
     if (!is_authenticated(core, request)) {
@@ -144,6 +209,10 @@ boost::asio::awaitable<void> serve_requests(Stream& stream, ServerCore& core,
     const auto answer = co_await answer_of(core, connection, std::move(request),
                                            limits.answer_timeout);
     if (!answer) co_return;
+    if (answer->response.stream) {
+      co_await write_stream(stream, core, connection, answer->response, version);
+      co_return;
+    }
     // Requests waiting for a slot: this connection closes after its answer and hands its slot
     // over, rather than idling on it.
     const bool keep_alive =

@@ -1,6 +1,7 @@
 #include "control/http_tls.hpp"
 
 #include "base/log.hpp"
+#include "control/event_follower.hpp"
 #include "control/http_client_parts.hpp"
 #include "control/http_session.hpp"
 
@@ -59,6 +60,63 @@ bool is_ip_address(const std::string& host) {
   boost::system::error_code ec;
   asio::ip::make_address(host, ec);
   return !ec;
+}
+
+// The client's trust: `tls.ca_file`, or the system's store.
+Result<void> configure_client(ssl::context& context, const ClientTls& tls) {
+  harden(context);
+  boost::system::error_code ec;
+  if (tls.ca_file.empty()) {
+    context.set_default_verify_paths(ec);
+    if (ec) return make_error(errc::bad_config, "ca: the system's store: " + reason(ec));
+  } else {
+    if (auto ok = readable("ca", tls.ca_file); !ok) return ok.error();
+    context.load_verify_file(tls.ca_file, ec);
+    if (ec) {
+      return make_error(errc::bad_config,
+                        fmt::format("ca {}: not PEM certificates: {}", tls.ca_file, reason(ec)));
+    }
+    // Every certificate of the file is trusted as it is: the service's own self-signed
+    // certificate, or an intermediate, needs no root beside it.
+    ::X509_VERIFY_PARAM_set_flags(::SSL_CTX_get0_param(context.native_handle()),
+                                  X509_V_FLAG_PARTIAL_CHAIN);
+  }
+  context.set_verify_mode(ssl::verify_peer);
+  return {};
+}
+
+// The name the server's certificate must carry: `host`.
+void name_peer(beast::ssl_stream<beast::tcp_stream>& stream, const std::string& host) {
+  // OpenSSL checks the name itself, so a mismatch reads as one ("hostname mismatch").
+  if (is_ip_address(host)) {
+    ::X509_VERIFY_PARAM_set1_ip_asc(::SSL_get0_param(stream.native_handle()), host.c_str());
+  } else {
+    ::SSL_set1_host(stream.native_handle(), host.c_str());
+    // SNI: SSL_set_tlsext_host_name() without its macro's old-style cast.
+    ::SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+               const_cast<char*>(host.c_str()));
+  }
+}
+
+// Why a handshake with `where` failed, if it was the handshake: an untrusted certificate, or no
+// TLS at all.
+std::optional<Error> handshake_failure(beast::ssl_stream<beast::tcp_stream>& stream,
+                                       const std::string& where,
+                                       const boost::system::error_code& failure) {
+  const long verify = ::SSL_get_verify_result(stream.native_handle());
+  if (verify != X509_V_OK) {
+    return make_error(errc::bad_request,
+                      fmt::format("control {}: the service's certificate is not trusted: {} (give "
+                                  "the CA that signed it with --ca FILE)",
+                                  where, ::X509_verify_cert_error_string(verify)));
+  }
+  if (failure != beast::error::timeout) {
+    return make_error(errc::bad_request,
+                      fmt::format("control {}: TLS handshake failed: {} (does the service speak "
+                                  "HTTPS?)",
+                                  where, reason(failure)));
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -130,36 +188,10 @@ Result<ClientAnswer> send_command_tls(const std::string& host, std::uint16_t por
                                       KeyPlace place) {
   const std::string where = fmt::format("{}:{}", host, port);
   ssl::context context(ssl::context::tls_client);
-  harden(context);
-  boost::system::error_code ec;
-  if (tls.ca_file.empty()) {
-    context.set_default_verify_paths(ec);
-    if (ec) return make_error(errc::bad_config, "ca: the system's store: " + reason(ec));
-  } else {
-    if (auto ok = readable("ca", tls.ca_file); !ok) return ok.error();
-    context.load_verify_file(tls.ca_file, ec);
-    if (ec) {
-      return make_error(errc::bad_config,
-                        fmt::format("ca {}: not PEM certificates: {}", tls.ca_file, reason(ec)));
-    }
-    // Every certificate of the file is trusted as it is: the service's own self-signed
-    // certificate, or an intermediate, needs no root beside it.
-    ::X509_VERIFY_PARAM_set_flags(::SSL_CTX_get0_param(context.native_handle()),
-                                  X509_V_FLAG_PARTIAL_CHAIN);
-  }
-  context.set_verify_mode(ssl::verify_peer);
-
+  if (auto ok = configure_client(context, tls); !ok) return ok.error();
   asio::io_context io;
   beast::ssl_stream<beast::tcp_stream> stream(io, context);
-  // OpenSSL checks the name itself, so a mismatch reads as one ("hostname mismatch").
-  if (is_ip_address(host)) {
-    ::X509_VERIFY_PARAM_set1_ip_asc(::SSL_get0_param(stream.native_handle()), host.c_str());
-  } else {
-    ::SSL_set1_host(stream.native_handle(), host.c_str());
-    // SNI: SSL_set_tlsext_host_name() without its macro's old-style cast.
-    ::SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-               const_cast<char*>(host.c_str()));
-  }
+  name_peer(stream, host);
   auto request = cli_request(host, key, line, place);
   http::response<http::string_body> response;
   boost::system::error_code failure;
@@ -195,23 +227,56 @@ Result<ClientAnswer> send_command_tls(const std::string& host, std::uint16_t por
   io.run();
 
   if (failure && in_handshake) {
-    const long verify = ::SSL_get_verify_result(stream.native_handle());
-    if (verify != X509_V_OK) {
-      return make_error(
-          errc::bad_request,
-          fmt::format("control {}: the service's certificate is not trusted: {} (give the CA "
-                      "that signed it with --ca FILE)",
-                      where, ::X509_verify_cert_error_string(verify)));
-    }
-    if (failure != beast::error::timeout) {
-      return make_error(errc::bad_request,
-                        fmt::format("control {}: TLS handshake failed: {} (does the service "
-                                    "speak HTTPS?)",
-                                    where, reason(failure)));
-    }
+    if (auto why = handshake_failure(stream, where, failure)) return *why;
   }
   if (failure) return client_failure(where, failure);
   return ClientAnswer{response.result_int(), response.body()};
+}
+
+Result<void> follow_events_tls(const std::string& host, std::uint16_t port, const std::string& key,
+                               const std::optional<std::string>& last_id,
+                               const EventCallback& on_event,
+                               std::chrono::milliseconds idle_timeout, const ClientTls& tls) {
+  const std::string where = fmt::format("{}:{}", host, port);
+  ssl::context context(ssl::context::tls_client);
+  if (auto ok = configure_client(context, tls); !ok) return ok.error();
+  asio::io_context io;
+  beast::ssl_stream<beast::tcp_stream> stream(io, context);
+  name_peer(stream, host);
+  FollowEnd end;
+  bool in_handshake = false;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto& transport = beast::get_lowest_layer(stream);
+        transport.expires_after(idle_timeout);
+        tcp::resolver resolver(io);
+        auto [resolve_error, results] =
+            co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
+        end.error = resolve_error;
+        if (end.error) co_return;
+        auto [connect_error, endpoint] = co_await transport.async_connect(results, use_tuple);
+        end.error = connect_error;
+        if (end.error) co_return;
+        in_handshake = true;
+        auto [handshake_error] =
+            co_await stream.async_handshake(ssl::stream_base::client, use_tuple);
+        end.error = handshake_error;
+        if (end.error) co_return;
+        in_handshake = false;
+        const auto request = events_request(host, key, last_id);
+        auto [write_error, written] = co_await http::async_write(stream, request, use_tuple);
+        end.error = write_error;
+        if (end.error) co_return;
+        end = co_await read_events(stream, idle_timeout, on_event);
+      },
+      asio::detached);
+  io.run();
+  if (end.error && in_handshake) {
+    if (auto why = handshake_failure(stream, where, end.error)) return *why;
+  }
+  // The stream's end is its last chunk; a TLS close_notify after it is not waited for.
+  return follow_end(where, end);
 }
 
 }  // namespace cservice::controlplane::detail

@@ -33,4 +33,10 @@ Result<ClientAnswer> send_command_tls(const std::string& host, std::uint16_t por
                                       std::chrono::milliseconds timeout, const ClientTls& tls,
                                       KeyPlace place);
 
+// follow_events() over HTTPS.
+Result<void> follow_events_tls(const std::string& host, std::uint16_t port, const std::string& key,
+                               const std::optional<std::string>& last_id,
+                               const EventCallback& on_event,
+                               std::chrono::milliseconds idle_timeout, const ClientTls& tls);
+
 }  // namespace cservice::controlplane::detail

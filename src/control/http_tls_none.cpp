@@ -28,4 +28,10 @@ Result<ClientAnswer> send_command_tls(const std::string&, std::uint16_t, const s
   return no_tls();
 }
 
+Result<void> follow_events_tls(const std::string&, std::uint16_t, const std::string&,
+                               const std::optional<std::string>&, const EventCallback&,
+                               std::chrono::milliseconds, const ClientTls&) {
+  return no_tls();
+}
+
 }  // namespace cservice::controlplane::detail

@@ -11,6 +11,7 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <utility>
 #include <csignal>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -452,11 +453,20 @@ void Runtime::finish() {
   // Programs still running (a test without a time-out) end with the service, and are answered
   // while the loop still runs: an answer given after it would find its caller gone.
   for (const auto& [pid, run] : programs_) run->cancel();
+  for (const auto& hook : finish_hooks_) {
+    ++unfinished_hooks_;
+    hook([this, called = false]() mutable {
+      if (std::exchange(called, true)) return;
+      --unfinished_hooks_;
+      on_output_closed();
+    });
+  }
   on_output_closed();
 }
 
 void Runtime::on_output_closed() {
-  if (finishing_ && spawner_->open_relays() == 0 && unanswered_programs_ == 0) {
+  if (finishing_ && spawner_->open_relays() == 0 && unanswered_programs_ == 0 &&
+      unfinished_hooks_ == 0) {
     output_->when_flushed([this] { stop_loop(); });
   }
 }

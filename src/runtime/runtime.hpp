@@ -88,6 +88,12 @@ class Runtime {
   using Reload = std::function<void(std::function<void()> done)>;
   void set_on_reload(Reload reload) { reload_ = std::move(reload); }
 
+  // Adds a step to the end of the service: once every worker is gone, `hook` runs, and the loop
+  // stops only after it has called its `done` (or the output drain limit has passed), so that
+  // it may still write on the loop (the event streams' last chunk). Call before run().
+  using FinishHook = std::function<void(std::function<void()> done)>;
+  void on_finish(FinishHook hook) { finish_hooks_.push_back(std::move(hook)); }
+
   // Starts the workers and runs the loop until every worker has stopped after a stop signal.
   // Returns the master's exit status: 0 when every process of the service stopped by itself
   // (or was killed on request: `exit now`, a second SIGINT), 1 when some outlived the stop
@@ -137,6 +143,8 @@ class Runtime {
   std::string operation_status_;      // "restarting 2/4" while an operation runs
   std::map<pid_t, std::shared_ptr<ProgramRun>> programs_;  // running, by pid
   std::size_t unanswered_programs_ = 0;  // started, `done` not yet called: the loop waits for them
+  std::vector<FinishHook> finish_hooks_;
+  std::size_t unfinished_hooks_ = 0;  // finish hooks that have not called `done` yet
   int interrupts_ = 0;
   bool finishing_ = false;
 };
