@@ -6,7 +6,7 @@ packages="build-essential cmake ninja-build pkg-config git
   libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 curl wrk hyperfine
+  python3 curl wrk hyperfine prometheus
   clang-14 libfuzzer-14-dev"
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=""
