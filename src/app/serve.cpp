@@ -197,8 +197,9 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
       rt.clock(), rt.events(),
       {std::string(kVersion), "main", Pid{::getpid()}, std::chrono::system_clock::now()});
   const controlplane::ProbeRoutes probes(
-      {.has_key = [&control_plane](
-                      const controlplane::HttpRequest& r) { return control_plane.authenticates(r); },
+      {.has_key = [&control_plane](const controlplane::HttpRequest& request) {
+         return control_plane.authenticates(request);
+       },
        .metrics = [&rt, &collector] {
          return collector.render({rt.supervisor().workers(), read_process_stats});
        },

@@ -22,8 +22,7 @@ const std::string kBearer = std::string("Bearer ") + kKey;
 // The value of the sample `series` (its name and labels, exactly as written), or -1.
 double sample(const std::string& text, const std::string& series) {
   const std::string start = series + " ";
-  for (std::size_t at = text.find(start); at != std::string::npos;
-       at = text.find(start, at + 1)) {
+  for (std::size_t at = text.find(start); at != std::string::npos; at = text.find(start, at + 1)) {
     if (at == 0 || text[at - 1] == '\n') {
       return std::stod(text.substr(at + start.size(), text.find('\n', at) - at - start.size()));
     }
@@ -135,9 +134,8 @@ TEST_F(MetricsTest, KeyRequiredUnlessMetricsPublic) {
 
 TEST_F(MetricsTest, ReadyzIs503UntilWorkersAreReadyAndHealthzAlways200) {
   // Notify workers that never say READY=1: alive (healthz) but not ready (readyz).
-  auto& waiting = start_service({"--workers", "2", "--ready", "notify", "--ready-timeout-ms",
-                                 "60000"},
-                                {"--never-ready"});
+  auto& waiting = start_service(
+      {"--workers", "2", "--ready", "notify", "--ready-timeout-ms", "60000"}, {"--never-ready"});
   ASSERT_TRUE(waiting.wait_for_count("event workerStart", 2, 10s, "both workers started"));
   const auto health = get("/healthz");
   ASSERT_TRUE(health);
@@ -165,8 +163,8 @@ TEST_F(MetricsTest, ReadyzIs503UntilWorkersAreReadyAndHealthzAlways200) {
 }
 
 TEST_F(MetricsTest, MinReadyLowersWhatReadyzNeeds) {
-  auto& service = start_service({"--workers", "2", "--ready", "notify", "--min-ready", "0"},
-                                {"--never-ready"});
+  auto& service =
+      start_service({"--workers", "2", "--ready", "notify", "--min-ready", "0"}, {"--never-ready"});
   ASSERT_TRUE(service.wait_for_count("event workerStart", 2, 10s, "both workers started"));
   const auto answer = get("/readyz");
   ASSERT_TRUE(answer);
@@ -198,8 +196,7 @@ TEST_F(MetricsTest, ProbesAndScrapesAreAnsweredWhileEverySlotIsBusy) {
         run_shell("pgrep -c -P " + std::to_string(service.pid()) + " -x sleep");
     return status == 0 ? std::stoi(out) : 0;
   };
-  ASSERT_TRUE(wait_until([&] { return running_slow() >= 64; }, 20s))
-      << "64 slow commands running";
+  ASSERT_TRUE(wait_until([&] { return running_slow() >= 64; }, 20s)) << "64 slow commands running";
   // Every slot is held: a key holder's command now waits (here past its 1 s).
   EXPECT_FALSE(http_request("POST", "127.0.0.1", port_, "/cli?cmd=version", kBearer, 1s))
       << "a slot was free";

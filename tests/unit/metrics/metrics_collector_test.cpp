@@ -1,12 +1,12 @@
 #include "metrics/metrics_collector.hpp"
 
-#include "metrics/exposition.hpp"
-#include "metrics/histogram.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
+
+#include "metrics/exposition.hpp"
+#include "metrics/histogram.hpp"
 
 namespace cservice::metrics {
 namespace {
@@ -51,9 +51,12 @@ TEST_F(MetricsCollectorTest, CountsExitsByReasonButNotShutdowns) {
   events_.publish({"workerExit", {{"worker", 1}, {"reason", "shutdown"}}});
   events_.publish({"workerExit", {{"worker", 1}, {"reason", "upgrade"}}});
   const std::string text = scrape();
-  EXPECT_THAT(text, HasSubstr("cservice_worker_restarts_total{group=\"main\",reason=\"failure\"} 2\n"));
-  EXPECT_THAT(text, HasSubstr("cservice_worker_restarts_total{group=\"main\",reason=\"upgrade\"} 1\n"));
-  EXPECT_THAT(text, HasSubstr("cservice_worker_restarts_total{group=\"main\",reason=\"restart\"} 0\n"))
+  EXPECT_THAT(text,
+              HasSubstr("cservice_worker_restarts_total{group=\"main\",reason=\"failure\"} 2\n"));
+  EXPECT_THAT(text,
+              HasSubstr("cservice_worker_restarts_total{group=\"main\",reason=\"upgrade\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("cservice_worker_restarts_total{group=\"main\",reason=\"restart\"} 0\n"))
       << "every reason's series exists from the start";
   EXPECT_THAT(text, Not(HasSubstr("reason=\"shutdown\"")));
 }
@@ -63,10 +66,14 @@ TEST_F(MetricsCollectorTest, TimeToReadyIsAHistogramInSeconds) {
   events_.publish({"workerReady", {{"worker", 2}, {"readyMs", 2000}}});
   const std::string text = scrape();
   EXPECT_THAT(text, HasSubstr("# TYPE cservice_worker_ready_seconds histogram\n"));
-  EXPECT_THAT(text, HasSubstr("cservice_worker_ready_seconds_bucket{group=\"main\",le=\"0.025\"} 0\n"));
-  EXPECT_THAT(text, HasSubstr("cservice_worker_ready_seconds_bucket{group=\"main\",le=\"0.05\"} 1\n"));
-  EXPECT_THAT(text, HasSubstr("cservice_worker_ready_seconds_bucket{group=\"main\",le=\"2.5\"} 2\n"));
-  EXPECT_THAT(text, HasSubstr("cservice_worker_ready_seconds_bucket{group=\"main\",le=\"+Inf\"} 2\n"));
+  EXPECT_THAT(text,
+              HasSubstr("cservice_worker_ready_seconds_bucket{group=\"main\",le=\"0.025\"} 0\n"));
+  EXPECT_THAT(text,
+              HasSubstr("cservice_worker_ready_seconds_bucket{group=\"main\",le=\"0.05\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("cservice_worker_ready_seconds_bucket{group=\"main\",le=\"2.5\"} 2\n"));
+  EXPECT_THAT(text,
+              HasSubstr("cservice_worker_ready_seconds_bucket{group=\"main\",le=\"+Inf\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("cservice_worker_ready_seconds_sum{group=\"main\"} 2.04\n"));
   EXPECT_THAT(text, HasSubstr("cservice_worker_ready_seconds_count{group=\"main\"} 2\n"));
 }
@@ -82,13 +89,17 @@ TEST_F(MetricsCollectorTest, RolloutsCountTheirOutcomeAndDurationFromTheClock) {
   operation(3, "start", "running");  // not a rollout
   operation(3, "start", "succeeded");
   const std::string text = scrape();
-  EXPECT_THAT(text, HasSubstr("cservice_rollouts_total{kind=\"restart\",outcome=\"succeeded\"} 1\n"));
-  EXPECT_THAT(text, HasSubstr("cservice_rollouts_total{kind=\"upgrade\",outcome=\"cancelled\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("cservice_rollouts_total{kind=\"restart\",outcome=\"succeeded\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("cservice_rollouts_total{kind=\"upgrade\",outcome=\"cancelled\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("cservice_rollouts_total{kind=\"rollback\",outcome=\"failed\"} 0\n"));
   EXPECT_THAT(text, Not(HasSubstr("kind=\"start\"")));
   EXPECT_THAT(text, HasSubstr("cservice_rollout_duration_seconds_sum{kind=\"restart\"} 7\n"));
-  EXPECT_THAT(text, HasSubstr("cservice_rollout_duration_seconds_bucket{kind=\"restart\",le=\"5\"} 0\n"));
-  EXPECT_THAT(text, HasSubstr("cservice_rollout_duration_seconds_bucket{kind=\"restart\",le=\"10\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("cservice_rollout_duration_seconds_bucket{kind=\"restart\",le=\"5\"} 0\n"));
+  EXPECT_THAT(
+      text, HasSubstr("cservice_rollout_duration_seconds_bucket{kind=\"restart\",le=\"10\"} 1\n"));
 }
 
 TEST_F(MetricsCollectorTest, ControlRequestsByCommandAndStatusWithUnknownNamesFolded) {
@@ -97,9 +108,12 @@ TEST_F(MetricsCollectorTest, ControlRequestsByCommandAndStatusWithUnknownNamesFo
   events_.publish({"commandRun", {{"command", "restart"}, {"status", 401}}});
   events_.publish({"commandRun", {{"command", "made-up\"name"}, {"status", 404}}});
   const std::string text = scrape();
-  EXPECT_THAT(text, HasSubstr("cservice_control_requests_total{command=\"workers\",status=\"200\"} 2\n"));
-  EXPECT_THAT(text, HasSubstr("cservice_control_requests_total{command=\"restart\",status=\"401\"} 1\n"));
-  EXPECT_THAT(text, HasSubstr("cservice_control_requests_total{command=\"unknown\",status=\"404\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("cservice_control_requests_total{command=\"workers\",status=\"200\"} 2\n"));
+  EXPECT_THAT(text,
+              HasSubstr("cservice_control_requests_total{command=\"restart\",status=\"401\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("cservice_control_requests_total{command=\"unknown\",status=\"404\"} 1\n"));
   EXPECT_THAT(text, Not(HasSubstr("made-up")));
 }
 
@@ -108,7 +122,8 @@ TEST_F(MetricsCollectorTest, DistinctCommandLabelsAreCapped) {
     events_.publish({"commandRun", {{"command", "c" + std::to_string(i)}, {"status", 200}}});
   }
   const std::string text = scrape();
-  EXPECT_THAT(text, HasSubstr("cservice_control_requests_total{command=\"other\",status=\"200\"} 5\n"));
+  EXPECT_THAT(text,
+              HasSubstr("cservice_control_requests_total{command=\"other\",status=\"200\"} 5\n"));
 }
 
 TEST_F(MetricsCollectorTest, CrashLoopsAndMalformedEventsAreHarmless) {
@@ -141,10 +156,12 @@ TEST_F(MetricsCollectorTest, WorkersByStateAndPerProcessMemoryAndCpu) {
   EXPECT_THAT(text, HasSubstr("cservice_workers{group=\"main\",state=\"exited\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("cservice_worker_slots{group=\"main\"} 3\n"));
   EXPECT_THAT(text, HasSubstr("cservice_workers_crash_looping{group=\"main\"} 1\n"));
-  EXPECT_THAT(text, HasSubstr(
-      "cservice_worker_resident_memory_bytes{group=\"main\",worker=\"2\",pid=\"300\"} 300000\n"));
-  EXPECT_THAT(text, HasSubstr(
-      "cservice_worker_cpu_seconds_total{group=\"main\",worker=\"1\",pid=\"100\"} 1.5\n"));
+  EXPECT_THAT(text, HasSubstr("cservice_worker_resident_memory_bytes{group=\"main\",worker=\"2\","
+                              "pid=\"300\"} 300000\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "cservice_worker_cpu_seconds_total{group=\"main\",worker=\"1\",pid=\"100\"} 1.5\n"));
 }
 
 TEST(ExpositionTest, EscapesLabelValuesAndHelp) {

@@ -18,18 +18,18 @@ WorkerInfo worker(std::uint32_t id, WorkerState state) {
 }
 
 TEST(ReadinessTest, NeedsEveryWorkerByDefault) {
-  const auto r = readiness({worker(1, WorkerState::Ready), worker(2, WorkerState::Starting)},
-                           false, std::nullopt);
+  const auto r = readiness({worker(1, WorkerState::Ready), worker(2, WorkerState::Starting)}, false,
+                           std::nullopt);
   EXPECT_FALSE(r.ready);
   EXPECT_EQ(r.reason, "1/2 workers ready, need 2");
-  EXPECT_TRUE(readiness({worker(1, WorkerState::Ready), worker(2, WorkerState::Ready)}, false,
-                        std::nullopt)
-                  .ready);
+  EXPECT_TRUE(
+      readiness({worker(1, WorkerState::Ready), worker(2, WorkerState::Ready)}, false, std::nullopt)
+          .ready);
 }
 
 TEST(ReadinessTest, MinReadyLowersTheBar) {
-  const auto r = readiness({worker(1, WorkerState::Ready), worker(2, WorkerState::Starting)},
-                           false, 1);
+  const auto r =
+      readiness({worker(1, WorkerState::Ready), worker(2, WorkerState::Starting)}, false, 1);
   EXPECT_TRUE(r.ready);
   EXPECT_EQ(r.reason, "1/2 workers ready, need 1");
 }
@@ -39,8 +39,7 @@ TEST(ReadinessTest, WorkersARolloutReplacesAndOnesStoppedForGoodAreNotNeeded) {
   replaced.incoming = WorkerInfo::Incoming{Pid{300}, WorkerState::Starting, nullptr};
   WorkerInfo stopped = worker(3, WorkerState::Exited);
   stopped.reason = Reason::Shutdown;
-  const auto r = readiness({worker(1, WorkerState::Ready), replaced, stopped}, false,
-                           std::nullopt);
+  const auto r = readiness({worker(1, WorkerState::Ready), replaced, stopped}, false, std::nullopt);
   EXPECT_TRUE(r.ready) << r.reason;
   EXPECT_EQ(r.needed, 1u);
 }
