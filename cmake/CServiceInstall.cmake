@@ -8,7 +8,7 @@ install(TARGETS cservice RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(CODE "execute_process(COMMAND \${CMAKE_COMMAND} -E create_symlink cservice
   \$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/cserviced)")
 install(TARGETS cservice_worker cservice_app cservice_base cservice_os cservice_supervisor
-  cservice_commands cservice_control cservice_config cservice_runtime
+  cservice_commands cservice_metrics cservice_control cservice_config cservice_runtime
   EXPORT cserviceTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

@@ -7,7 +7,7 @@ packages="build-essential cmake ninja-build pkg-config git
   libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-yaml curl wrk hyperfine
-  systemd logrotate
+  systemd logrotate prometheus
   clang-14 libfuzzer-14-dev"
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=""

@@ -16,8 +16,11 @@
 #include "control/control_plane.hpp"
 #include "control/http_client.hpp"
 #include "control/http_server.hpp"
+#include "control/probe_routes.hpp"
 #include "control/worker_channel.hpp"
 #include "os/journal.hpp"
+#include "metrics/metrics_collector.hpp"
+#include "metrics/readiness.hpp"
 #include "os/trusted_path.hpp"
 #include "runtime/runtime.hpp"
 
@@ -211,6 +214,24 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
   });
   control_plane.set_events(&event_stream);
   rt.on_finish([&event_stream](std::function<void()> done) { event_stream.close(std::move(done)); });
+  // GET /metrics, /healthz and /readyz: answered at once from the master's present state.
+  const metrics::MetricsCollector collector(
+      rt.clock(), rt.events(),
+      {std::string(kVersion), "main", Pid{::getpid()}, std::chrono::system_clock::now()});
+  const controlplane::ProbeRoutes probes(
+      {.has_key = [&control_plane](const controlplane::HttpRequest& request) {
+         return control_plane.authenticates(request);
+       },
+       .metrics = [&rt, &collector] {
+         return collector.render({rt.supervisor().workers(), read_process_stats});
+       },
+       .readiness =
+           [&rt, min_ready = options.min_ready] {
+             const auto r = metrics::readiness(rt.supervisor().workers(),
+                                               rt.supervisor().is_shutting_down(), min_ready);
+             return controlplane::ReadyState{r.ready, r.reason};
+           }},
+      options.control.metrics_public);
   std::unique_ptr<controlplane::HttpServer> http;
   if (options.control.ssl && options.control.keys.empty()) {
     log::warn("ssl is set but no accessKey: the REST API does not run");
@@ -222,12 +243,18 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
     }
     auto server = controlplane::HttpServer::open(
         (*runtime)->io(), options.control.host, options.control.port, {},
-        [&control_plane](controlplane::HttpRequest request,
-                         controlplane::HttpServer::Respond respond) {
+        [&control_plane, &probes](controlplane::HttpRequest request,
+                                  controlplane::HttpServer::Respond respond) {
+          if (controlplane::ProbeRoutes::handles(request.target)) {
+            probes.on_http(request, respond);
+            return;
+          }
           control_plane.on_http(std::move(request), std::move(respond));
         },
+        // The probes and /metrics never take an authenticated slot (probe_routes.hpp).
         [&control_plane](const controlplane::HttpRequest& head) {
-          return control_plane.authenticates(head);
+          return !controlplane::ProbeRoutes::handles(head.target) &&
+                 control_plane.authenticates(head);
         },
         tls);
     if (!server) return fail(kExitUsage, server.error().message);

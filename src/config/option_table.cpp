@@ -153,6 +153,20 @@ std::vector<OptionRow> make_table() {
          return {};
        },
        .show = [](const Options& o) -> json { return o.policy.worker_count; }},
+      {.key = "minReady",
+       .flags = {{{"--min-ready"}, {}, "N"}},
+       .type = OptionType::Integer,
+       .low = 0,
+       .high = kMaxWorkers,
+       .default_text = "all but those a rollout replaces",
+       .help = "ready workers `GET /readyz` needs to answer 200 (else 503)",
+       .apply = [](const json& v, ApplyContext& c) -> Result<void> {
+         c.options.min_ready = v.get<std::uint32_t>();
+         return {};
+       },
+       .show = [](const Options& o) -> json {
+         return o.min_ready ? json(*o.min_ready) : json(nullptr);
+       }},
       CSERVICE_BOOL_ROW(Workers, "restartOnFailure", Names{"restartonFailure"},
                         Names{"--restart-on-failure"}, policy.restart_on_failure, true,
                         "replace a worker that exits unexpectedly (`restartonFailure` is the "
@@ -374,6 +388,10 @@ std::vector<OptionRow> make_table() {
        .show = [](const Options& o) -> json { return o.control.port; }},
       CSERVICE_BOOL_ROW(Control, "allowHttpGet", Names{}, Names{"--allow-http-get"},
                         control.allow_http_get, false, "accept GET as well as POST"),
+      CSERVICE_BOOL_ROW(Control, "metricsPublic", Names{}, Names{"--metrics-public"},
+                        control.metrics_public, false,
+                        "serve `GET /metrics` without a key (`/healthz` and `/readyz` never need "
+                        "one)"),
       {.section = OptionSection::Control,
        .key = "ssl",
        .flags = {{{"--ssl-key"}, "key", "FILE"}, {{"--ssl-cert"}, "cert", "FILE"}},

@@ -32,6 +32,7 @@ struct ControlSettings {
   std::string host = "localhost";
   std::uint16_t port = 11987;
   bool allow_http_get = false;
+  bool metrics_public = false;  // `metricsPublic`: GET /metrics without a key
   std::map<std::string, commands::TrustLevel> levels;  // per-command overrides (`control`)
   std::vector<controlplane::Network> local_networks = controlplane::loopback_networks();
   std::optional<SslFiles> ssl;
@@ -41,6 +42,7 @@ struct Options {
   std::string program;             // resolved: an existing executable file
   std::vector<std::string> args;   // its arguments
   supervisor::Policy policy;       // workerCount, restarts, readiness, stop timeout
+  std::optional<std::uint32_t> min_ready;  // `minReady` for /readyz; unset: all but replaced
   std::vector<os::Endpoint> listen;
   int stop_signal = 15;            // SIGTERM
   std::string cwd;                 // workers' working directory; empty: the master's

@@ -123,11 +123,14 @@ class Runtime {
   void on_output_closed();
   void stop_loop();
 
+  // Declared before io_, so they outlive it: destroying io_ destroys the handlers still queued,
+  // and a command's Reply among them answers "internal error", which its audit publishes as an
+  // event (on a freed bus, and so a crash at exit, when these were declared after io_).
+  SteadyClock clock_;
+  supervisor::EventBus events_;
   boost::asio::io_context io_;
   config::Options options_;
   std::vector<os::ListenSocket> sockets_;
-  SteadyClock clock_;
-  supervisor::EventBus events_;
   std::unique_ptr<NotifySocket> notify_;
   std::unique_ptr<ManagerNotifier> manager_;  // null unless the master has a NOTIFY_SOCKET
   std::unique_ptr<MasterOutput> output_;  // stdout, stderr and the master's log; outlives spawner_

@@ -455,6 +455,11 @@ void Supervisor::after_failure(Slot& s) {
   if (shutting_down_ || !policy_.restart_on_failure) return;
   const TimePoint now = clock_.now();
   if (!s.history.try_restart(now, policy_.restarts_per_minute)) {
+    if (!s.crash_loop) {
+      events_.publish({"crashLoop",
+                       {{"worker", to_int(s.id)}, {"restarts", s.history.recent(now)},
+                        {"restartsPerMinute", policy_.restarts_per_minute}}});
+    }
     s.crash_loop = true;
     log::error(
         "CRASH LOOP: worker {} failed after {} restarts in the last minute "
