@@ -295,9 +295,7 @@ TEST_F(SystemdTest, ExampleUnitFilesVerify) {
     GTEST_SKIP() << "systemd-analyze (package systemd) not installed: verify the units with "
                     "`systemd-analyze verify cservice.socket cservice.service` where it is";
   }
-  const std::filesystem::path source =
-      std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "examples" /
-      "systemd";
+  const std::filesystem::path source = std::filesystem::path(SOURCE_DIR) / "examples" / "systemd";
   for (const std::string name : {"cservice.service", "cservice.socket"}) {
     std::ifstream in(source / name);
     ASSERT_TRUE(in) << "missing " << (source / name);
