@@ -239,7 +239,7 @@ TEST_F(LogLinesTest, LogrotateRotatesADaemonsLogWithItsPostrotateSignal) {
   const pid_t daemon = start_daemon({"--ready-after", "0"});
   ASSERT_GT(daemon, 0);
   ASSERT_TRUE(file_has(log_file_, "starting -> ready", 10s)) << read_file(log_file_);
-  // The stanza of docs/operations/logs.md, with the test's paths.
+  // The stanza of docs/operations.md ("Logs"), with the test's paths.
   const std::string config = write_file("logrotate.conf",
                                         log_file_ + " {\n"
                                         "    daily\n"
