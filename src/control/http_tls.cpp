@@ -119,6 +119,26 @@ std::optional<Error> handshake_failure(beast::ssl_stream<beast::tcp_stream>& str
   return std::nullopt;
 }
 
+// Resolves `host`, connects (within the deadline already set on the transport) and shakes
+// hands. `in_handshake` stays true if the handshake itself failed (handshake_failure() tells
+// why).
+asio::awaitable<boost::system::error_code> connect_tls(asio::io_context& io,
+                                                       beast::ssl_stream<beast::tcp_stream>& stream,
+                                                       const std::string& host,
+                                                       std::uint16_t port, bool& in_handshake) {
+  tcp::resolver resolver(io);
+  auto [resolve_error, results] =
+      co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
+  if (resolve_error) co_return resolve_error;
+  auto [connect_error, endpoint] =
+      co_await beast::get_lowest_layer(stream).async_connect(results, use_tuple);
+  if (connect_error) co_return connect_error;
+  in_handshake = true;
+  auto [handshake_error] = co_await stream.async_handshake(ssl::stream_base::client, use_tuple);
+  if (!handshake_error) in_handshake = false;
+  co_return handshake_error;
+}
+
 }  // namespace
 
 Result<std::shared_ptr<TlsServer>> load_tls_server(const TlsFiles& files) {
@@ -200,22 +220,9 @@ Result<ClientAnswer> send_command_tls(const std::string& host, std::uint16_t por
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        auto& transport = beast::get_lowest_layer(stream);
-        transport.expires_after(timeout);
-        tcp::resolver resolver(io);
-        auto [resolve_error, results] =
-            co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
-        failure = resolve_error;
+        beast::get_lowest_layer(stream).expires_after(timeout);
+        failure = co_await connect_tls(io, stream, host, port, in_handshake);
         if (failure) co_return;
-        auto [connect_error, endpoint] = co_await transport.async_connect(results, use_tuple);
-        failure = connect_error;
-        if (failure) co_return;
-        in_handshake = true;
-        auto [handshake_error] =
-            co_await stream.async_handshake(ssl::stream_base::client, use_tuple);
-        failure = handshake_error;
-        if (failure) co_return;
-        in_handshake = false;
         auto [write_error, written] = co_await http::async_write(stream, request, use_tuple);
         failure = write_error;
         if (failure) co_return;
@@ -248,22 +255,9 @@ Result<void> follow_events_tls(const std::string& host, std::uint16_t port, cons
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        auto& transport = beast::get_lowest_layer(stream);
-        transport.expires_after(idle_timeout);
-        tcp::resolver resolver(io);
-        auto [resolve_error, results] =
-            co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
-        end.error = resolve_error;
+        beast::get_lowest_layer(stream).expires_after(idle_timeout);
+        end.error = co_await connect_tls(io, stream, host, port, in_handshake);
         if (end.error) co_return;
-        auto [connect_error, endpoint] = co_await transport.async_connect(results, use_tuple);
-        end.error = connect_error;
-        if (end.error) co_return;
-        in_handshake = true;
-        auto [handshake_error] =
-            co_await stream.async_handshake(ssl::stream_base::client, use_tuple);
-        end.error = handshake_error;
-        if (end.error) co_return;
-        in_handshake = false;
         const auto request = events_request(host, key, last_id);
         auto [write_error, written] = co_await http::async_write(stream, request, use_tuple);
         end.error = write_error;
