@@ -4,6 +4,7 @@
 set -eu
 packages="build-essential cmake ninja-build pkg-config git
   libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev libcli11-dev libfmt-dev
+  prometheus-cpp-dev
   libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-yaml curl wrk hyperfine

@@ -3,7 +3,8 @@
 // histograms fed by the EventBus as things happen (restarts, crash loops, time to ready,
 // rollouts, control requests), and gauges read at each scrape from the supervisor's view of its
 // workers and from /proc (through the injected reader). render() writes them all in the text
-// format (exposition.hpp), every name prefixed `cservice_`, in base units (seconds, bytes).
+// format, version 0.0.4 (built as prometheus-cpp metric families and written by its
+// TextSerializer), every name prefixed `cservice_`, in base units (seconds, bytes).
 //
 // Every worker series carries `group`: the program's group of workers (today one, "main", as
 // CSERVICE_WORKER_GROUP says), so that dashboards keep working once a service runs several.

@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-
-#include "metrics/exposition.hpp"
-#include "metrics/histogram.hpp"
+#include <map>
+#include <sstream>
+#include <string>
 
 namespace cservice::metrics {
 namespace {
@@ -164,25 +164,46 @@ TEST_F(MetricsCollectorTest, WorkersByStateAndPerProcessMemoryAndCpu) {
           "cservice_worker_cpu_seconds_total{group=\"main\",worker=\"1\",pid=\"100\"} 1.5\n"));
 }
 
-TEST(ExpositionTest, EscapesLabelValuesAndHelp) {
-  Exposition out;
-  out.family("x_total", MetricType::Counter, "a \\ and\nline");
-  out.sample("x_total", {{"l", "a\"b\\c\nd"}}, 1e21);
-  EXPECT_EQ(out.text(),
-            "# HELP x_total a \\\\ and\\nline\n# TYPE x_total counter\n"
-            "x_total{l=\"a\\\"b\\\\c\\nd\"} 1e+21\n");
+TEST(MetricsCollectorOutputTest, EscapesLabelValues) {
+  FakeClock clock;
+  supervisor::EventBus events;
+  const MetricsCollector collector{clock, events, {"1.0\"b\\c\nd", "main", Pid{42}, {}}};
+  EXPECT_THAT(collector.render({}),
+              HasSubstr("cservice_build_info{version=\"1.0\\\"b\\\\c\\nd\"} 1\n"));
 }
 
-TEST(HistogramTest, BucketsAreCumulativeAndInclusive) {
-  Histogram h({1, 2});
-  h.observe(1);
-  h.observe(1.5);
-  h.observe(5);
-  Exposition out;
-  h.write(out, "h", {});
-  EXPECT_EQ(out.text(),
-            "h_bucket{le=\"1\"} 1\nh_bucket{le=\"2\"} 2\nh_bucket{le=\"+Inf\"} 3\n"
-            "h_sum 7.5\nh_count 3\n");
+TEST_F(MetricsCollectorTest, HistogramBucketsAreCumulativeAndIncludeTheirBound) {
+  events_.publish({"workerReady", {{"worker", 1}, {"readyMs", 25}}});     // exactly on a bound
+  events_.publish({"workerReady", {{"worker", 2}, {"readyMs", 90000}}});  // above the last
+  const std::string text = scrape();
+  EXPECT_THAT(text,
+              HasSubstr("cservice_worker_ready_seconds_bucket{group=\"main\",le=\"0.01\"} 0\n"));
+  EXPECT_THAT(text,
+              HasSubstr("cservice_worker_ready_seconds_bucket{group=\"main\",le=\"0.025\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("cservice_worker_ready_seconds_bucket{group=\"main\",le=\"60\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("cservice_worker_ready_seconds_bucket{group=\"main\",le=\"+Inf\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("cservice_worker_ready_seconds_count{group=\"main\"} 2\n"));
+}
+
+TEST_F(MetricsCollectorTest, EveryFamilyHasOneHelpAndTypeAndOnlyItsOwnSamples) {
+  events_.publish({"commandRun", {{"command", "workers"}, {"status", 200}}});
+  const std::string text = scrape();
+  std::map<std::string, int> headers;  // family -> # HELP and # TYPE lines seen
+  std::string family;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("# HELP ") || line.starts_with("# TYPE ")) {
+      family = line.substr(7, line.find(' ', 7) - 7);
+      ++headers[family];
+      continue;
+    }
+    ASSERT_FALSE(family.empty()) << "a sample before any family: " << line;
+    EXPECT_TRUE(line.starts_with(family)) << "sample outside its family " << family << ": " << line;
+  }
+  EXPECT_EQ(headers.size(), 16u);
+  for (const auto& [name, count] : headers) EXPECT_EQ(count, 2) << name;
 }
 
 }  // namespace
