@@ -143,7 +143,7 @@ std::string readable_event(const controlplane::StreamEvent& event) {
   std::string line = clock_time(parsed.value("time", "")) + " " + parsed.value("name", event.name);
   const auto data = parsed.find("data");
   if (data == parsed.end() || data->is_null()) return line;
-  if (!data->is_object()) return line + " " + text(*data);
+  if (!data->is_object()) return fmt::format("{} {}", line, text(*data));
   // Which worker first, then the rest (in name order, as the JSON object keeps them).
   for (const char* first : {"worker", "pid"}) {
     if (const auto it = data->find(first); it != data->end()) {
@@ -153,7 +153,7 @@ std::string readable_event(const controlplane::StreamEvent& event) {
   for (const auto& [name, value] : data->items()) {
     if (name == "worker" || name == "pid") continue;
     if (name == "reason" || name == "status") {
-      line += " " + text(value);
+      line += fmt::format(" {}", text(value));
     } else {
       line += fmt::format(" {} {}", name, text(value));
     }

@@ -141,7 +141,7 @@ Cell by_state(const json& value) {
 Cell program_of(const json& value) {
   if (!value.is_object() || !value.contains("program")) return plain(value);
   std::string text = text_of(value["program"]);
-  if (value.contains("args")) text += " " + words(value["args"]).text;
+  if (value.contains("args")) text += fmt::format(" {}", words(value["args"]).text);
   return {text};
 }
 

@@ -1,5 +1,7 @@
 #include "metrics/metrics_collector.hpp"
 
+#include <fmt/format.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -119,7 +121,7 @@ TEST_F(MetricsCollectorTest, ControlRequestsByCommandAndStatusWithUnknownNamesFo
 
 TEST_F(MetricsCollectorTest, DistinctCommandLabelsAreCapped) {
   for (std::size_t i = 0; i < MetricsCollector::kMaxCommands + 5; ++i) {
-    events_.publish({"commandRun", {{"command", "c" + std::to_string(i)}, {"status", 200}}});
+    events_.publish({"commandRun", {{"command", fmt::format("c{}", i)}, {"status", 200}}});
   }
   const std::string text = scrape();
   EXPECT_THAT(text,
