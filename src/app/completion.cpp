@@ -69,7 +69,7 @@ _cservice() {
     return 0
   fi
   if [[ -z $positional ]]; then
-    COMPREPLY=( $(compgen -W "$commands completion" -- "$cur") )
+    COMPREPLY=( $(compgen -W "$commands events completion" -- "$cur") )
     (( ${#COMPREPLY[@]} == 0 )) && _cservice_files "$cur"
     return 0
   fi

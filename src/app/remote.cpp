@@ -151,7 +151,7 @@ std::string readable_event(const controlplane::StreamEvent& event) {
     }
   }
   for (const auto& [name, value] : data->items()) {
-    if (name == "worker" || name == "pid") continue;
+    if (name == "worker" || name == "pid" || value.is_null()) continue;
     if (name == "reason" || name == "status") {
       line += fmt::format(" {}", text(value));
     } else {

@@ -24,7 +24,8 @@ struct Running {
 
   // The original's trigger: runs command `name` for `caller` (only its level is checked), or,
   // when there is no such command, raises event `name` with `args` as its data to its
-  // subscribers. With neither a command nor a subscriber of that name, the answer is 404.
+  // subscribers, the log and the event stream. With neither a command nor a subscriber of that
+  // name, the answer is 404 (the event is published all the same).
   void trigger(const std::string& name, std::vector<nlohmann::json> args,
                controlplane::Caller caller, std::function<void(controlplane::Outcome)> done);
 };

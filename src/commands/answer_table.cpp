@@ -86,6 +86,7 @@ std::string render(const Row& header, const std::vector<Row>& rows, Colors color
 // The name and value lines of info and health: `known` first, in this order, each shown by its
 // formatter; then every other member of `result`, as JSON text.
 using Formatter = Cell (*)(const json& value);
+Cell duration_ms(const json& value);
 std::string name_value_table(const json& result,
                              const std::vector<std::pair<std::string, Formatter>>& known,
                              Colors colors) {
@@ -94,7 +95,9 @@ std::string name_value_table(const json& result,
   for (const auto& [key, format] : known) {
     const auto it = result.find(key);
     if (it == result.end()) continue;
-    rows.push_back({{key, {}}, format(*it)});
+    // A time in ms is shown in human units: its name loses the unit (uptimeMs: uptime).
+    const bool in_ms = format == &duration_ms && key.ends_with("Ms");
+    rows.push_back({{in_ms ? key.substr(0, key.size() - 2) : key, {}}, format(*it)});
     shown.insert(key);
   }
   for (const auto& [key, value] : result.items()) {

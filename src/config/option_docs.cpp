@@ -20,6 +20,7 @@ Usage:
   cservice [options] <service.json>     (or: --config service.json [program])
   cservice [options] "<command line>"   send a command to the running service
   cserviced ...                         the same as cservice --daemon
+  cservice events [--json]              follow the running service's events (GET /events)
   cservice completion bash              print a bash completion script
 )";
 
@@ -27,8 +28,8 @@ constexpr std::string_view kFooter = R"(
 A boolean flag alone means true; it also takes true/false, yes/no or 1/0 (--cli false,
 --cli=false). A flag given twice: the last one counts; a repeatable flag adds a value each time.
 
-Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad usage or configuration
-(nothing is started then).
+Exit status: 0 after a clean stop, 1 on a runtime failure or a stop that had to kill a worker
+(it outlived stopTimeoutMs), 2 on bad usage or configuration (nothing is started then).
 
 A service.json holds the same options by their JSON names, e.g.
   {"program": "./server", "workerCount": 4, "listen": ["http=127.0.0.1:8080"]}

@@ -206,6 +206,39 @@ TEST_F(EventsTest, AKilledWorkersExitAndItsReplacementAreStreamed) {
   stop_gracefully(service, kKey);
 }
 
+// A worker that raises an event of its own through its channel (no command, no subscriber of
+// that name in the master): the followers get it, with its arguments.
+TEST_F(EventsTest, ACustomEventAWorkerRaisesIsStreamed) {
+  const std::string script = write_file("raise.py", R"(#!/usr/bin/env python3
+import json, os, signal, socket, sys
+signal.signal(signal.SIGUSR1, lambda *_: None)
+print("waiting for SIGUSR1", flush=True)
+signal.sigwait([signal.SIGUSR1])
+address = os.environ["CSERVICE_CONTROL_SOCKET"].replace("@", "\0", 1)
+with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+    s.connect(address)
+    s.sendall(json.dumps({"name": "jobDone", "args": ["job-17", 42]}).encode() + b"\n")
+    print("answer:", s.makefile().readline().strip(), flush=True)
+signal.sigwait([signal.SIGTERM])
+)",
+                                        true);
+  auto& service = start({"--workers", "1", "--access-key", kKey, "--host", "127.0.0.1", "--port",
+                         "0", script});
+  port_ = service.api_port();
+  ASSERT_TRUE(service.wait_for("waiting for SIGUSR1", 10s, "the worker up"));
+  SseClient follower(port_, bearer());
+  ASSERT_EQ(follower.status(), 200);
+  const auto workers = json::parse(run_command(port_, kKey, "workers").body);
+  ASSERT_EQ(::kill(workers["workers"][0]["pid"].get<int>(), SIGUSR1), 0);
+  const auto raised = follower.next([](const SseClient::Event& e) { return e.name == "jobDone"; });
+  ASSERT_TRUE(raised) << follower.body() << service.output();
+  EXPECT_EQ(raised->data["data"], json::array({"job-17", 42}));
+  // Nothing in the master subscribes to that name: the worker is told so (a misspelt command
+  // must not pass for an event), but the event went out.
+  EXPECT_TRUE(service.wait_for(R"(answer: .*"status": ?404)", 10s, "the worker's answer"));
+  stop_gracefully(service, kKey);
+}
+
 TEST_F(EventsTest, LastEventIdResumesRightAfterIt) {
   auto& service = start_service();
   for (int i = 0; i < 3; ++i) ASSERT_EQ(run_command(port_, kKey, "version").status, 200);

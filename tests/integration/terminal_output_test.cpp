@@ -154,7 +154,7 @@ TEST_F(TerminalOutputTest, InfoAndHealthOnATerminalAreNamesAndValues) {
       info, std::regex("(^|\\n)pid  +" + std::to_string(service.pid()) + "\\n")))
       << info;
   EXPECT_TRUE(std::regex_search(info, std::regex(R"((^|\n)workersByState  +ready 2\n)"))) << info;
-  EXPECT_TRUE(std::regex_search(info, std::regex(R"((^|\n)uptimeMs  +\d+\.\d s\n)"))) << info;
+  EXPECT_TRUE(std::regex_search(info, std::regex(R"((^|\n)uptime  +\d+\.\d s\n)"))) << info;
   stop_gracefully(service, kKey);
 }
 

@@ -99,7 +99,7 @@ TEST(AnswerTableTest, InfoAndHealthAreNamesAndValues) {
             "version         1.0.0\n"
             "program         /srv/app/server\n"
             "args            --port 8080\n"
-            "uptimeMs        4m 05s\n"
+            "uptime          4m 05s\n"
             "workerCount     2\n"
             "workersByState  ready 2\n"
             "restarts        3\n"
