@@ -26,7 +26,7 @@ Command info_command() {
                   {"version", context.version},
                   {"program", program.program},
                   {"uptimeMs", milliseconds_between(context.started_at, context.clock.now())},
-                  {"workerCount", workers.size()},
+                  {"workerCount", context.supervisor.worker_target()},
                   {"workersByState", states},
                   {"restarts", restarts}};
         if (!program.args.empty()) result["args"] = program.args;

@@ -15,7 +15,7 @@ Readiness readiness(const std::vector<supervisor::WorkerInfo>& workers, bool shu
     if (w.state == WorkerState::Ready) ++r.ready_workers;
     const bool stopped_for_good =
         !w.pid && w.reason == Reason::Shutdown && !w.crash_loop;
-    if (!w.incoming && !stopped_for_good) ++expected;
+    if (!w.incoming && !stopped_for_good && !w.removing) ++expected;
   }
   r.needed = min_ready ? *min_ready : expected;
   r.reason = fmt::format("{}/{} workers ready, need {}", r.ready_workers, workers.size(),

@@ -4,8 +4,8 @@
 //
 // Ready when at least `needed` workers are ready. `needed` is `minReady` when set, else every
 // worker slot except those a rollout is replacing right now (their replacement starting beside
-// them) and those an operator stopped for good (`shutdown PID`). A service shutting down is not
-// ready, whatever its workers.
+// them), those an operator stopped for good (`shutdown PID`) and one being removed (SIGTTOU).
+// A service shutting down is not ready, whatever its workers.
 
 #include "supervisor/supervisor.hpp"
 

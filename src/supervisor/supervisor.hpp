@@ -73,6 +73,7 @@ struct WorkerInfo {
   TimePoint started{};            // when its current process started
   std::uint32_t restarts = 0;     // over the slot's whole life
   bool crash_loop = false;
+  bool removing = false;  // one worker fewer (SIGTTOU): its worker stops, the slot goes with it
   std::string status;  // last STATUS= text
   SpecPtr spec;        // what the slot runs (its next restart too)
   // A rollout's replacement starting (or on trial) beside the slot's process.

@@ -49,6 +49,7 @@ std::vector<WorkerInfo> Supervisor::workers() const {
     w.since = s.since;
     w.restarts = s.restarts;
     w.crash_loop = s.crash_loop;
+    w.removing = s.removing;
     w.spec = s.spec;
     if (const Process* p = s.current ? find(*s.current) : nullptr) {
       w.pid = p->pid;

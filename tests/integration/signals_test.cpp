@@ -5,6 +5,8 @@
 #include "hello_fleet_test.hpp"
 #include "load_generator.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <csignal>
 #include <cstring>
 #include <string>
@@ -89,6 +91,25 @@ TEST_F(SignalsTest, TtinAddsAWorkerAndTtouRemovesOneButNeverTheLast) {
   EXPECT_TRUE(wait_until([&] { return worker_count(api, kKey) == 1; }, 10s));
   const auto health = run_command(api, kKey, "health").body;
   EXPECT_NE(health.find("\"ok\""), std::string::npos) << health;
+  stop_gracefully(service, kKey);
+}
+
+// While the worker SIGTTOU removed drains, the service counts the workers it keeps: /readyz
+// stays 200 (a pod is not taken out of its Service for a smaller fleet) and `info` says 2.
+TEST_F(SignalsTest, WhileTheRemovedWorkerDrainsTheServiceIsReadyWithTheOthers) {
+  auto& service = start({"--workers", "3", "--ready", "started", "--access-key", kKey, "--host",
+                         "127.0.0.1", "--port", "0", test_worker_binary(), "--", "--exit-delay",
+                         "5000"});
+  const int api = service.api_port(30s);
+  ASSERT_TRUE(service.wait_for_count("starting -> ready", 3, 15s, "3 workers ready"));
+  service.signal(SIGTTOU);
+  ASSERT_TRUE(service.wait_for("SIGTTOU: one worker fewer: 2 worker\\(s\\) now", 10s, "2"));
+  const auto ready = http_get("127.0.0.1", api, "/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200) << ready->body;
+  const auto info = nlohmann::json::parse(run_command(api, kKey, "info").body);
+  EXPECT_EQ(info["workerCount"], 2) << info.dump();
+  EXPECT_EQ(service.count("exited"), 0u) << "the removed worker was still draining";
   stop_gracefully(service, kKey);
 }
 

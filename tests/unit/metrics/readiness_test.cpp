@@ -44,6 +44,16 @@ TEST(ReadinessTest, WorkersARolloutReplacesAndOnesStoppedForGoodAreNotNeeded) {
   EXPECT_EQ(r.needed, 1u);
 }
 
+// SIGTTOU: the slot being removed drains; the service is ready with the workers it keeps.
+TEST(ReadinessTest, ASlotBeingRemovedIsNotNeeded) {
+  WorkerInfo removed = worker(3, WorkerState::Stopping);
+  removed.removing = true;
+  const auto r = readiness({worker(1, WorkerState::Ready), worker(2, WorkerState::Ready), removed},
+                           false, std::nullopt);
+  EXPECT_TRUE(r.ready) << r.reason;
+  EXPECT_EQ(r.needed, 2u);
+}
+
 TEST(ReadinessTest, ACrashedSlotIsStillNeeded) {
   WorkerInfo crashed = worker(2, WorkerState::Exited);
   crashed.reason = Reason::Failure;
