@@ -313,6 +313,10 @@ int serve(const config::Options& options, const ServeHooks& hooks) {
   http.reset();
   channel->reset();
   if (hooks.on_stopped) hooks.on_stopped();
+  // The subscribers above (the event stream, the metrics) go before the runtime, whose loop may
+  // still answer a command it had queued as it is destroyed ("internal error"), and audit it:
+  // from now on no event reaches them.
+  rt.events().clear();
   return status;
 }
 

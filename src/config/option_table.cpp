@@ -158,8 +158,9 @@ std::vector<OptionRow> make_table() {
        .type = OptionType::Integer,
        .low = 0,
        .high = kMaxWorkers,
-       .default_text = "all but those a rollout replaces",
-       .help = "ready workers `GET /readyz` needs to answer 200 (else 503)",
+       .default_text = "every worker",
+       .help = "ready workers `GET /readyz` needs to answer 200 (else 503); a worker a rollout "
+               "replaces counts while its old or its new process is ready",
        .apply = [](const json& v, ApplyContext& c) -> Result<void> {
          c.options.min_ready = v.get<std::uint32_t>();
          return {};

@@ -2,9 +2,11 @@
 // Readiness: whether the service is ready for traffic, as `GET /readyz` reports it. Pure logic
 // over the supervisor's view of its workers.
 //
-// Ready when at least `needed` workers are ready. `needed` is `minReady` when set, else every
-// worker slot except those a rollout is replacing right now (their replacement starting beside
-// them), those an operator stopped for good (`shutdown PID`) and one being removed (SIGTTOU).
+// Ready when at least `needed` worker slots serve (their worker, or a rollout's replacement
+// beside it, is ready). `needed` is `minReady` when set, else every worker slot except those an
+// operator stopped for good (`shutdown PID`) and one being removed (SIGTTOU). A slot a rollout
+// replaces keeps serving throughout (ready before stop), so it never counts as missing; a slot
+// in a crash loop does, whatever runs beside it.
 // A service shutting down is not ready, whatever its workers.
 
 #include "supervisor/supervisor.hpp"

@@ -32,6 +32,8 @@ class EventBus {
     return static_cast<std::size_t>(std::count_if(
         handlers_.begin(), handlers_.end(), [&](const Entry& e) { return e.name == name; }));
   }
+  // Drops every subscriber (when they are about to go away before the bus).
+  void clear() { handlers_.clear(); }
   void publish(const Event& event) const {
     for (const auto& entry : handlers_) {
       if (entry.name.empty() || entry.name == event.name) entry.handler(event);

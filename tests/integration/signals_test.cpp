@@ -97,9 +97,10 @@ TEST_F(SignalsTest, TtinAddsAWorkerAndTtouRemovesOneButNeverTheLast) {
 // While the worker SIGTTOU removed drains, the service counts the workers it keeps: /readyz
 // stays 200 (a pod is not taken out of its Service for a smaller fleet) and `info` says 2.
 TEST_F(SignalsTest, WhileTheRemovedWorkerDrainsTheServiceIsReadyWithTheOthers) {
-  auto& service = start({"--workers", "3", "--ready", "started", "--access-key", kKey, "--host",
-                         "127.0.0.1", "--port", "0", test_worker_binary(), "--", "--exit-delay",
-                         "5000"});
+  // Ready on READY=1, which the worker sends once its SIGTERM handler is in place.
+  auto& service = start({"--workers", "3", "--ready", "notify", "--access-key", kKey, "--host",
+                         "127.0.0.1", "--port", "0", test_worker_binary(), "--", "--ready-after",
+                         "0", "--exit-delay", "5000"});
   const int api = service.api_port(30s);
   ASSERT_TRUE(service.wait_for_count("starting -> ready", 3, 15s, "3 workers ready"));
   service.signal(SIGTTOU);

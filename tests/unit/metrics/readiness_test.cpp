@@ -34,14 +34,30 @@ TEST(ReadinessTest, MinReadyLowersTheBar) {
   EXPECT_EQ(r.reason, "1/2 workers ready, need 1");
 }
 
-TEST(ReadinessTest, WorkersARolloutReplacesAndOnesStoppedForGoodAreNotNeeded) {
-  WorkerInfo replaced = worker(2, WorkerState::Stopping);
-  replaced.incoming = WorkerInfo::Incoming{Pid{300}, WorkerState::Starting, nullptr};
-  WorkerInfo stopped = worker(3, WorkerState::Exited);
+TEST(ReadinessTest, ASlotARolloutReplacesServesThroughEitherProcess) {
+  WorkerInfo old_ready = worker(2, WorkerState::Ready);
+  old_ready.incoming = WorkerInfo::Incoming{Pid{300}, WorkerState::Starting, nullptr};
+  WorkerInfo new_ready = worker(3, WorkerState::Stopping);
+  new_ready.incoming = WorkerInfo::Incoming{Pid{301}, WorkerState::Ready, nullptr};
+  WorkerInfo stopped = worker(4, WorkerState::Exited);
   stopped.reason = Reason::Shutdown;
-  const auto r = readiness({worker(1, WorkerState::Ready), replaced, stopped}, false, std::nullopt);
+  const auto r = readiness({worker(1, WorkerState::Ready), old_ready, new_ready, stopped}, false,
+                           std::nullopt);
   EXPECT_TRUE(r.ready) << r.reason;
-  EXPECT_EQ(r.needed, 1u);
+  EXPECT_EQ(r.needed, 3u) << "a slot stopped for good is not needed";
+  EXPECT_EQ(r.reason, "3/4 workers ready, need 3");
+}
+
+// A crash-looping slot that a rollout tries to replace is still missing until the replacement
+// is ready: a rollout does not put a broken service back into rotation.
+TEST(ReadinessTest, ACrashLoopingSlotARolloutReplacesIsStillNeeded) {
+  WorkerInfo looping = worker(2, WorkerState::Exited);
+  looping.reason = Reason::Failure;
+  looping.crash_loop = true;
+  looping.incoming = WorkerInfo::Incoming{Pid{300}, WorkerState::Starting, nullptr};
+  const auto r = readiness({worker(1, WorkerState::Ready), looping}, false, std::nullopt);
+  EXPECT_FALSE(r.ready) << r.reason;
+  EXPECT_EQ(r.reason, "1/2 workers ready, need 2");
 }
 
 // SIGTTOU: the slot being removed drains; the service is ready with the workers it keeps.
