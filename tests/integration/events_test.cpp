@@ -211,7 +211,8 @@ TEST_F(EventsTest, AKilledWorkersExitAndItsReplacementAreStreamed) {
 TEST_F(EventsTest, ACustomEventAWorkerRaisesIsStreamed) {
   const std::string script = write_file("raise.py", R"(#!/usr/bin/env python3
 import json, os, signal, socket, sys
-signal.signal(signal.SIGUSR1, lambda *_: None)
+# Blocked before saying so: a SIGUSR1 sent at once waits for sigwait rather than being lost.
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1, signal.SIGTERM})
 print("waiting for SIGUSR1", flush=True)
 signal.sigwait([signal.SIGUSR1])
 address = os.environ["CSERVICE_CONTROL_SOCKET"].replace("@", "\0", 1)
