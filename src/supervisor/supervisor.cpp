@@ -201,13 +201,18 @@ std::size_t Supervisor::worker_target() const {
       std::count_if(slots_.begin(), slots_.end(), [](const Slot& s) { return !s.removing; }));
 }
 
-Result<std::size_t> Supervisor::add_worker() {
-  const Entry entry(*this);
+Result<void> Supervisor::count_can_change() const {
   if (shutting_down_) return make_error(errc::busy, "busy: the service is shutting down");
   if (rollout_) {
     return make_error(errc::busy,
                       fmt::format("busy: '{}' is running", rollout_->request.description));
   }
+  return {};
+}
+
+Result<std::size_t> Supervisor::add_worker() {
+  const Entry entry(*this);
+  if (auto free = count_can_change(); !free) return free.error();
   // A removed slot whose worker has gone is taken again; one still stopping is left to finish.
   Slot* s = nullptr;
   for (auto& candidate : slots_) {
@@ -228,11 +233,7 @@ Result<std::size_t> Supervisor::add_worker() {
 
 Result<std::size_t> Supervisor::remove_worker() {
   const Entry entry(*this);
-  if (shutting_down_) return make_error(errc::busy, "busy: the service is shutting down");
-  if (rollout_) {
-    return make_error(errc::busy,
-                      fmt::format("busy: '{}' is running", rollout_->request.description));
-  }
+  if (auto free = count_can_change(); !free) return free.error();
   Slot* last = nullptr;
   for (auto& s : slots_) {
     if (!s.removing) last = &s;

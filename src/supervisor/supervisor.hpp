@@ -208,6 +208,8 @@ class Supervisor {
   // Slot lifecycle (supervisor.cpp).
   Result<Process*> spawn(Slot& slot, const SpecPtr& spec, Role role, Reason reason);
   Result<void> spawn_current(Slot& slot, Reason reason);
+  // add_worker() and remove_worker() are refused (busy) during a rollout or a shutdown.
+  Result<void> count_can_change() const;
   void set_state(Process& process, WorkerState state, Reason reason);
   // workerReady: {worker, pid, reason (why it started), readyMs (from its start)}.
   void publish_ready(const Process& process);
